@@ -1,0 +1,342 @@
+/*
+ * xbcrypt.h - the public C ABI of the xbcrypt engine.
+ *
+ * The engine reads and writes the XBCRYPT stream format of Percona
+ * XtraBackup (versions 1, 2 and 3 on input, version 3 on output).  It is
+ * shipped as a shared object that exports exactly one symbol,
+ * xbcrypt_plugin_api(); everything else is reached through the const table
+ * that function returns, so a host can dlopen() any later version of the
+ * shared object and keep working.
+ *
+ * ABI rules
+ *  - XBCRYPT_ABI_MAJOR changes only when an existing field of a table or
+ *    struct changes meaning; xbcrypt_plugin_api() returns NULL for any major
+ *    it does not implement.
+ *  - Within one major, fields are only ever appended to xbcrypt_api,
+ *    xbcrypt_settings, xbcrypt_stats and xbcrypt_chunk_info.  Every such
+ *    struct starts with its own size: a host reads a field only if
+ *    offsetof(field) + sizeof(field) <= struct_size.  XBCRYPT_API_HAS()
+ *    does that check.
+ *  - Optional features are looked up by name with api->extension(); an
+ *    unknown name gives NULL.
+ *
+ * Threads
+ *  - api->init() must be called once before anything else (it is cheap and
+ *    idempotent, and safe to call from several threads).  It initialises
+ *    libgcrypt only if the host has not already done so.
+ *  - Each encoder, decoder and key is independent: different threads may
+ *    use different objects at the same time.  One object must not be used
+ *    from two threads at once.  A key may be shared read-only by any number
+ *    of encoders and decoders, and must outlive them.
+ *  - The engine starts `threads` worker threads per object.  Callbacks
+ *    (write, chunk, IV) are only ever called from the thread that is inside
+ *    feed(), commit() or finish() on that object, never from a worker.
+ *
+ * Errors
+ *  - Every function that can fail returns an xbcrypt_status.  Objects keep
+ *    the first error they met: api->encoder_message() / decoder_message()
+ *    give a sentence saying what failed and where (chunk index, byte offset
+ *    in the encrypted stream).  Once an object has failed, every later call
+ *    on it returns the same status.
+ *  - The engine never prints, exits, aborts, or touches signal handlers.
+ *
+ * Example: encrypt stdin to stdout, then decrypt it again.
+ * @code
+ *   #include <dlfcn.h>
+ *   #include <stdio.h>
+ *   #include <unistd.h>
+ *   #include <xbcrypt/xbcrypt.h>
+ *
+ *   static int put(void *fp, const void *buf, size_t len)
+ *   {
+ *       return fwrite(buf, 1, len, fp) == len ? 0 : -1;
+ *   }
+ *
+ *   int encrypt_stream(FILE *in, FILE *out, const char *key_path)
+ *   {
+ *       void *so = dlopen(XBCRYPT_PLUGIN_SONAME, RTLD_NOW | RTLD_LOCAL);
+ *       xbcrypt_api_fn get = so ? (xbcrypt_api_fn)dlsym(so, XBCRYPT_PLUGIN_SYMBOL) : NULL;
+ *       const xbcrypt_api *api = get ? get(XBCRYPT_ABI_MAJOR) : NULL;
+ *       if (!api || !XBCRYPT_API_HAS(api, decoder_free))
+ *           return -1;                      // too old, or another major
+ *       char msg[256];
+ *       xbcrypt_key *key = NULL;
+ *       xbcrypt_encoder *enc = NULL;
+ *       xbcrypt_settings s;
+ *       api->init();
+ *       api->settings_default(&s);
+ *       s.algo = XBCRYPT_ALGO_AES256;
+ *       s.threads = 4;
+ *       if (api->key_from_file(key_path, &key, msg, sizeof msg) != XBCRYPT_OK) {
+ *           fprintf(stderr, "%s\n", msg);
+ *           return -1;
+ *       }
+ *       s.key = key;
+ *       xbcrypt_status st = api->encoder_new(&s, put, out, &enc, msg, sizeof msg);
+ *       char buf[1 << 16];
+ *       size_t n;
+ *       while (st == XBCRYPT_OK && (n = fread(buf, 1, sizeof buf, in)) > 0)
+ *           st = api->encoder_feed(enc, buf, n);
+ *       if (st == XBCRYPT_OK)
+ *           st = api->encoder_finish(enc);  // flushes the last chunk
+ *       if (st != XBCRYPT_OK)
+ *           fprintf(stderr, "%s\n", enc ? api->encoder_message(enc) : msg);
+ *       api->encoder_free(enc);
+ *       api->key_free(key);                 // wipes the key bytes
+ *       return st == XBCRYPT_OK ? 0 : -1;
+ *       // Decrypting is the same loop with decoder_new / decoder_feed /
+ *       // decoder_finish: finish() reports a stream cut inside a chunk.
+ *   }
+ * @endcode
+ */
+#ifndef XBCRYPT_XBCRYPT_H
+#define XBCRYPT_XBCRYPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of this header and of the engine; meson reads these lines. */
+#define XBCRYPT_VERSION_MAJOR 1
+#define XBCRYPT_VERSION_MINOR 0
+#define XBCRYPT_VERSION_PATCH 0
+/* The ABI generation a host asks xbcrypt_plugin_api() for. */
+#define XBCRYPT_ABI_MAJOR 1
+
+/* Packed version number, as returned by api->version_number(). */
+#define XBCRYPT_VERSION_NUMBER(major, minor, patch) \
+    (((unsigned)(major) << 16) | ((unsigned)(minor) << 8) | (unsigned)(patch))
+
+/* File name and entry point of the shared object. */
+#define XBCRYPT_PLUGIN_SONAME "xbcrypt-plugin.so"
+#define XBCRYPT_PLUGIN_SYMBOL "xbcrypt_plugin_api"
+
+#if defined(_WIN32)
+#define XBCRYPT_EXPORT __declspec(dllexport)
+#elif defined(__GNUC__)
+#define XBCRYPT_EXPORT __attribute__((visibility("default")))
+#else
+#define XBCRYPT_EXPORT
+#endif
+
+/*
+ * Status codes.  The numbers are pinned: they never change meaning and new
+ * ones are only added at the end.  api->status_name() gives a short
+ * lower-case description of each.
+ */
+typedef enum xbcrypt_status {
+    XBCRYPT_OK = 0,
+    XBCRYPT_E_ARG = 1,         /* invalid argument or API misuse */
+    XBCRYPT_E_NOMEM = 2,       /* out of memory */
+    XBCRYPT_E_KEY = 3,         /* key missing, unreadable, or of a length AES cannot use */
+    XBCRYPT_E_CRYPTO = 4,      /* libgcrypt failed */
+    XBCRYPT_E_WRITE = 5,       /* the write callback reported failure */
+    XBCRYPT_E_MAGIC = 6,       /* not an XBCRYPT chunk: bad magic */
+    XBCRYPT_E_LIMIT = 7,       /* a size field is over the format's limit or inconsistent */
+    XBCRYPT_E_CRC = 8,         /* CRC-32 of the stored payload does not match */
+    XBCRYPT_E_HASH = 9,        /* SHA-256 of a decrypted chunk does not match */
+    XBCRYPT_E_WRONG_KEY = 10,  /* the first hashed chunk fails: the key is wrong */
+    XBCRYPT_E_TRUNCATED = 11,  /* the stream ends inside a chunk */
+    XBCRYPT_E_STATE = 12,      /* call out of order (after finish, or after a failure) */
+    XBCRYPT_E_THREAD = 13,     /* a worker thread could not be started */
+    XBCRYPT_E_IO = 14,         /* reading a key file failed */
+    XBCRYPT_E_UNSUPPORTED = 15 /* feature not built into this engine */
+} xbcrypt_status;
+
+/* Cipher selection.  As in libgcrypt (and so Percona's tools), the AES key
+ * size actually used is the key's length: 16, 24 or 32 bytes give AES-128,
+ * AES-192 or AES-256 whichever AES name is chosen. */
+typedef enum xbcrypt_algo {
+    XBCRYPT_ALGO_NONE = 0, /* no cipher: chunks carry plaintext and its SHA-256 */
+    XBCRYPT_ALGO_AES128 = 1,
+    XBCRYPT_ALGO_AES192 = 2,
+    XBCRYPT_ALGO_AES256 = 3
+} xbcrypt_algo;
+
+/* Format limits. */
+#define XBCRYPT_CHUNK_SIZE_DEFAULT 65536u
+#define XBCRYPT_CHUNK_SIZE_MIN 1024u
+/* Largest plaintext per chunk: original size (plaintext + 32-byte hash)
+ * must stay within INT_MAX. */
+#define XBCRYPT_CHUNK_SIZE_MAX (2147483647u - 32u)
+#define XBCRYPT_READ_BUFFER_DEFAULT 10485760u
+#define XBCRYPT_IV_SIZE 16u
+#define XBCRYPT_KEY_SIZE_MAX 32u
+
+typedef struct xbcrypt_key xbcrypt_key;         /* key bytes, in secure memory */
+typedef struct xbcrypt_encoder xbcrypt_encoder; /* plaintext in, XBCRYPT stream out */
+typedef struct xbcrypt_decoder xbcrypt_decoder; /* XBCRYPT stream in, plaintext out */
+
+/*
+ * Output callback.  Must consume all `len` bytes and return 0, or return
+ * non-zero to stop the stream (the object then fails with XBCRYPT_E_WRITE,
+ * and the value returned is kept, see api->encoder_write_error()).  `buf` is
+ * only valid during the call.
+ */
+typedef int (*xbcrypt_write_fn)(void *opaque, const void *buf, size_t len);
+
+/*
+ * IV source, for tests only: fills the 16-byte IV of chunk `chunk_index`
+ * (0, 1, 2, ... in stream order) and returns 0, or non-zero to fail the
+ * stream.  When NULL (the default) each IV is a fresh nonce from libgcrypt.
+ * Output made with a fixed IV source is not secure.
+ */
+typedef int (*xbcrypt_iv_fn)(void *opaque, uint64_t chunk_index, uint8_t iv[16]);
+
+/* What one chunk looked like; given to the chunk callback. */
+typedef struct xbcrypt_chunk_info {
+    size_t struct_size;       /* sizeof(xbcrypt_chunk_info) of the engine */
+    uint64_t index;           /* chunk number, from 0 */
+    uint64_t offset;          /* byte offset of the chunk's magic in the encrypted stream */
+    unsigned version;         /* format version: 1, 2 or 3 */
+    uint64_t original_size;   /* the header's olen field */
+    uint64_t encrypted_size;  /* the header's elen field (payload bytes) */
+    uint64_t iv_size;         /* the header's IV size (0 for version 1) */
+    uint8_t iv[16];           /* the first min(iv_size, 16) IV bytes, zero-padded */
+    uint64_t plaintext_size;  /* plaintext bytes this chunk carries */
+    uint32_t crc;             /* the stored (and verified) CRC-32 */
+    int hash_checked;         /* 1 if a SHA-256 was verified for this chunk */
+} xbcrypt_chunk_info;
+
+/*
+ * Chunk callback: called once per chunk, in stream order, after the chunk
+ * has been verified and (for a decoder) just before its plaintext is
+ * written.  Encoders call it after a chunk is written.
+ */
+typedef void (*xbcrypt_chunk_fn)(void *opaque, const xbcrypt_chunk_info *info);
+
+/*
+ * Settings for an encoder or a decoder.  Always fill with
+ * api->settings_default() first, then change what you need; the engine
+ * copies what it needs at creation, except `key` (borrowed, must outlive the
+ * object) and the callbacks' opaque pointers.
+ */
+typedef struct xbcrypt_settings {
+    size_t struct_size;        /* set by settings_default(); do not change */
+    xbcrypt_algo algo;         /* default XBCRYPT_ALGO_AES256 */
+    const xbcrypt_key *key;    /* required unless algo is NONE (decoder: see decoder_new) */
+    size_t chunk_size;         /* encoder: plaintext bytes per chunk; default 65536,
+                                  1024 .. XBCRYPT_CHUNK_SIZE_MAX */
+    size_t read_buffer_size;   /* encoder: chunking restarts every this many input
+                                  bytes, as Percona's reads do; default 10 MiB;
+                                  0 means never restart */
+    unsigned threads;          /* worker threads; default 1; 0 = do all work in
+                                  the calling thread */
+    xbcrypt_iv_fn iv_source;   /* tests only; default NULL = random IVs */
+    void *iv_opaque;
+    xbcrypt_chunk_fn on_chunk; /* optional; default NULL */
+    void *chunk_opaque;
+} xbcrypt_settings;
+
+/* Totals of a stream so far. */
+typedef struct xbcrypt_stats {
+    size_t struct_size;        /* set by the engine */
+    uint64_t chunks;           /* chunks verified and released (decoder) or written (encoder) */
+    uint64_t bytes_in;         /* bytes fed in */
+    uint64_t plaintext_bytes;  /* plaintext released (decoder) or consumed (encoder) */
+    uint64_t encrypted_bytes;  /* stream bytes written (encoder) or verified (decoder) */
+    unsigned versions_seen;    /* bit v set when a version-v chunk was verified */
+    uint64_t hashed_chunks;    /* chunks whose SHA-256 was checked */
+    uint64_t size_mismatches;  /* chunks whose olen disagrees with their payload */
+} xbcrypt_stats;
+
+/*
+ * The function table.  Every pointer is non-NULL in a table the engine
+ * returns.  Functions with an `msg` buffer write a NUL-terminated
+ * explanation there on failure (when msg is non-NULL and msg_size > 0); it
+ * never contains key bytes.
+ */
+typedef struct xbcrypt_api {
+    unsigned abi_major;        /* XBCRYPT_ABI_MAJOR of the engine */
+    size_t struct_size;        /* sizeof(xbcrypt_api) of the engine: check before reading */
+
+    /* Engine version as XBCRYPT_VERSION_NUMBER(), and as "1.0.0". */
+    unsigned (*version_number)(void);
+    const char *(*version_string)(void);
+
+    /* Initialise the engine (and libgcrypt, unless the host did) / release
+     * what init took.  cleanup() only when no object is left. */
+    xbcrypt_status (*init)(void);
+    void (*cleanup)(void);
+
+    /* Static description of a status, e.g. "CRC mismatch"; never NULL. */
+    const char *(*status_name)(xbcrypt_status status);
+
+    /* Fill *s with the defaults; s must not be NULL. */
+    void (*settings_default)(xbcrypt_settings *s);
+
+    /*
+     * Keys.  The bytes are copied into libgcrypt secure memory (locked when
+     * the system allows) and wiped by key_free().  from_file reads the whole
+     * file (or FIFO, or /dev/fd/N) as the key; from_fd reads fd to its end
+     * and does not close it.  A key longer than 4096 bytes or empty is
+     * refused.  *out is set to NULL on failure.  key_free(NULL) is a no-op.
+     */
+    xbcrypt_status (*key_from_file)(const char *path, xbcrypt_key **out, char *msg, size_t msg_size);
+    xbcrypt_status (*key_from_fd)(int fd, xbcrypt_key **out, char *msg, size_t msg_size);
+    xbcrypt_status (*key_from_bytes)(const void *bytes, size_t len, xbcrypt_key **out, char *msg,
+                                     size_t msg_size);
+    size_t (*key_size)(const xbcrypt_key *key);
+    void (*key_free)(xbcrypt_key *key);
+
+    /*
+     * Encoder: plaintext in any split through encoder_feed(), version-3
+     * chunks out through `write` (non-NULL).  The key length must be 16, 24
+     * or 32 unless algo is NONE.  *out is NULL on failure.
+     */
+    xbcrypt_status (*encoder_new)(const xbcrypt_settings *s, xbcrypt_write_fn write, void *opaque,
+                                  xbcrypt_encoder **out, char *msg, size_t msg_size);
+    xbcrypt_status (*encoder_feed)(xbcrypt_encoder *enc, const void *buf, size_t len);
+    /* Emits the last, short chunk and waits for every chunk to be written.
+     * After it only stats, message and free may be called. */
+    xbcrypt_status (*encoder_finish)(xbcrypt_encoder *enc);
+    /* Stops the workers and frees; NULL is a no-op.  Without a finish()
+     * the stream is left incomplete. */
+    void (*encoder_free)(xbcrypt_encoder *enc);
+    xbcrypt_status (*encoder_status)(const xbcrypt_encoder *enc);
+    const char *(*encoder_message)(const xbcrypt_encoder *enc); /* "" while OK */
+    void (*encoder_stats)(const xbcrypt_encoder *enc, xbcrypt_stats *stats);
+
+    /*
+     * Decoder: an XBCRYPT stream in any split through decoder_feed(),
+     * verified plaintext out through `write`.  No byte of a chunk is written
+     * before its CRC and (version 3) SHA-256 pass.  With write == NULL the
+     * decoder only verifies; it may then also have no key, and then checks
+     * structure and CRCs only (stats.hashed_chunks tells what was checked).
+     */
+    xbcrypt_status (*decoder_new)(const xbcrypt_settings *s, xbcrypt_write_fn write, void *opaque,
+                                  xbcrypt_decoder **out, char *msg, size_t msg_size);
+    xbcrypt_status (*decoder_feed)(xbcrypt_decoder *dec, const void *buf, size_t len);
+    /* Waits for every chunk; XBCRYPT_E_TRUNCATED if the stream ended inside
+     * a chunk. */
+    xbcrypt_status (*decoder_finish)(xbcrypt_decoder *dec);
+    void (*decoder_free)(xbcrypt_decoder *dec);
+    xbcrypt_status (*decoder_status)(const xbcrypt_decoder *dec);
+    const char *(*decoder_message)(const xbcrypt_decoder *dec);
+    void (*decoder_stats)(const xbcrypt_decoder *dec, xbcrypt_stats *stats);
+
+    /* Optional features by name ("xbcrypt.envelope.v1", ...); NULL when
+     * absent. */
+    const void *(*extension)(const char *name);
+} xbcrypt_api;
+
+/* True when the engine's table is long enough to hold `field`. */
+#define XBCRYPT_API_HAS(api, field) \
+    ((api)->struct_size >= offsetof(xbcrypt_api, field) + sizeof((api)->field))
+
+/*
+ * The entry point, the only symbol the shared object exports.  Returns the
+ * table for `abi_major`, or NULL when this engine does not implement that
+ * major.  The table is static: never free it.  Thread-safe.
+ */
+typedef const xbcrypt_api *(*xbcrypt_api_fn)(unsigned abi_major);
+XBCRYPT_EXPORT const xbcrypt_api *xbcrypt_plugin_api(unsigned abi_major);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XBCRYPT_XBCRYPT_H */

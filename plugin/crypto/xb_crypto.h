@@ -1,0 +1,56 @@
+/*
+ * xb_crypto.h - the engine's only window on libgcrypt.
+ *
+ * Nothing outside plugin/crypto/ includes <gcrypt.h>.  Everything here is
+ * thread-safe once xb_crypto_init() has returned XBCRYPT_OK; a cipher
+ * handle belongs to one thread at a time.
+ */
+#ifndef XB_CRYPTO_H
+#define XB_CRYPTO_H
+
+#include <xbcrypt/xbcrypt.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define XB_SHA256_SIZE 32u
+
+/*
+ * Initialise libgcrypt once per process, unless the host already did
+ * (then its settings are left alone).  Sets up secure memory, silences
+ * libgcrypt's own warnings (library code must not print).  Thread-safe and
+ * idempotent.
+ */
+xbcrypt_status xb_crypto_init(char *msg, size_t msg_size);
+
+/* AES-CTR with a key of 16, 24 or 32 bytes (the length picks AES-128,
+ * -192 or -256).  The handle lives in secure memory. */
+typedef struct xb_cipher xb_cipher;
+xbcrypt_status xb_cipher_open(xb_cipher **out, const uint8_t *key, size_t key_len, char *msg,
+                              size_t msg_size);
+/* Starts a fresh counter: `ctr` is the 16-byte big-endian initial block. */
+xbcrypt_status xb_cipher_reset(xb_cipher *c, const uint8_t ctr[16]);
+/* Continues the keystream from where the last call stopped, in place. */
+xbcrypt_status xb_cipher_apply(xb_cipher *c, uint8_t *buf, size_t len);
+void xb_cipher_close(xb_cipher *c);
+
+void xb_sha256(uint8_t out[XB_SHA256_SIZE], const void *buf, size_t len);
+/* CRC-32 of ISO 3309, initial value 0: equal to zlib's crc32(0, buf, len). */
+uint32_t xb_crc32(const void *buf, size_t len);
+
+/* Unpredictable bytes for IVs (libgcrypt's nonce generator). */
+void xb_nonce(void *buf, size_t len);
+/* Key material from libgcrypt's strongest source. */
+void xb_random_key(void *buf, size_t len);
+
+/* Secure (locked, never swapped when the system allows) memory; NULL on
+ * failure.  xb_secure_free wipes `len` bytes first; NULL is a no-op. */
+void *xb_secure_alloc(size_t len);
+void xb_secure_free(void *p, size_t len);
+
+/* The one wipe for secrets: not optimised away. */
+void xb_wipe(void *p, size_t len);
+/* 1 when equal; time depends on len only. */
+int xb_const_equal(const void *a, const void *b, size_t len);
+
+#endif /* XB_CRYPTO_H */
