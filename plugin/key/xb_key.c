@@ -6,15 +6,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void say(char *msg, size_t msg_size, const char *fmt, const char *what, const char *why)
+__attribute__((format(printf, 3, 4))) static void say(char *msg, size_t msg_size,
+                                                      const char *fmt, ...)
 {
-    if (msg && msg_size)
-        snprintf(msg, msg_size, fmt, what, why);
+    if (!msg || !msg_size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, msg_size, fmt, ap);
+    va_end(ap);
 }
 
 /* Reads fd to its end into a fresh secure buffer.  `what` names the source
@@ -32,7 +38,7 @@ static xbcrypt_status read_key_fd(int fd, const char *what, xbcrypt_key **out, c
         return XBCRYPT_E_IO;
     }
     if (S_ISDIR(sb.st_mode)) {
-        say(msg, msg_size, "cannot read key file %s: %s", what, "it is a directory");
+        say(msg, msg_size, "cannot read key file %s: it is a directory", what);
         return XBCRYPT_E_IO;
     }
 
@@ -105,7 +111,7 @@ xbcrypt_status xb_key_from_bytes(const void *bytes, size_t len, xbcrypt_key **ou
         return XBCRYPT_E_ARG;
     *out = NULL;
     if (!bytes || len == 0 || len > XB_KEY_SOURCE_MAX) {
-        say(msg, msg_size, "%s%s", "a key must be 1 to 4096 bytes", "");
+        say(msg, msg_size, "a key must be 1 to %u bytes", XB_KEY_SOURCE_MAX);
         return XBCRYPT_E_KEY;
     }
     xbcrypt_status st = xb_crypto_init(msg, msg_size);

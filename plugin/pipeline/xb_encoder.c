@@ -1,0 +1,276 @@
+/*
+ * xb_encoder.c - plaintext in, version-3 XBCRYPT chunks out.
+ *
+ * Chunk boundaries follow Percona's xbcrypt reading a regular file: the
+ * input is taken in pieces of read_buffer_size bytes and each piece is cut
+ * into chunk_size chunks, so the last chunk of a piece may be short.  The
+ * pieces are virtual: no piece-sized buffer is ever allocated, a chunk goes
+ * to the workers as soon as its last byte arrives.
+ *
+ * Job buffer layout (one allocation per slot, reused):
+ *
+ *   [ pad | header 44 | IV 16 ] [ plaintext len ] [ SHA-256 32 ]
+ *   0                      PLAIN_AT                 PLAIN_AT+len
+ *
+ * The worker hashes the plaintext into the 32 bytes after it, encrypts
+ * plaintext and hash in place, computes the CRC, and writes the header just
+ * before the payload, so the chunk leaves in one contiguous write.
+ */
+#include "format/xb_format.h"
+#include "pipeline/xb_stream.h"
+#include "xb_engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PLAIN_AT XB_HEADER_MAX_WRITE
+
+struct xbcrypt_encoder {
+    xb_stream st;
+    size_t piece_pos;   /* input bytes since the last read-buffer boundary */
+    size_t chunk_limit; /* plaintext bytes the slot being filled will hold */
+    xb_job *cur;        /* slot being filled, or NULL */
+    uint64_t next_index;
+    uint64_t out_offset; /* stream offset of the next chunk to be written */
+};
+
+static void encode_job(void *ctx, unsigned worker, xb_job *job)
+{
+    struct xbcrypt_encoder *enc = ctx;
+    uint8_t *plain = job->buf + PLAIN_AT;
+    const size_t payload = job->len + XB_HASH_SIZE;
+
+    xb_sha256(plain + job->len, plain, job->len);
+    const bool cipher = enc->st.ciphers != NULL;
+    if (cipher) {
+        xb_cipher *c = enc->st.ciphers[worker];
+        if (xb_cipher_reset(c, job->iv) != XBCRYPT_OK || xb_cipher_apply(c, plain, payload) != XBCRYPT_OK) {
+            job->status = XBCRYPT_E_CRYPTO;
+            snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
+            return;
+        }
+    }
+    job->hdr.version = 3;
+    job->hdr.reserved = 0;
+    job->hdr.olen = payload;
+    job->hdr.elen = payload;
+    job->hdr.crc = xb_crc32(plain, payload);
+    job->hdr.ivlen = cipher ? XBCRYPT_IV_SIZE : 0; /* NONE: no IV, as Percona writes */
+    const size_t head = XB_HEADER_V23_SIZE + (size_t)job->hdr.ivlen;
+    job->out_off = PLAIN_AT - head;
+    xb_header_encode(job->buf + job->out_off, &job->hdr);
+    if (cipher)
+        memcpy(job->buf + job->out_off + XB_HEADER_V23_SIZE, job->iv, XBCRYPT_IV_SIZE);
+    job->out_len = head + payload;
+}
+
+xbcrypt_status xb_encoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write, void *opaque,
+                              xbcrypt_encoder **out, char *msg, size_t msg_size)
+{
+    if (!out)
+        return XBCRYPT_E_ARG;
+    *out = NULL;
+    if (!s || !write) {
+        if (msg && msg_size)
+            snprintf(msg, msg_size, "encoder: %s is NULL", s ? "the write callback" : "settings");
+        return XBCRYPT_E_ARG;
+    }
+    if (s->chunk_size < XBCRYPT_CHUNK_SIZE_MIN || s->chunk_size > XBCRYPT_CHUNK_SIZE_MAX) {
+        if (msg && msg_size)
+            snprintf(msg, msg_size,
+                     "chunk size %zu is outside %u .. %u bytes (the format stores a chunk's size, "
+                     "plaintext plus its 32-byte hash, in at most 2^31-1)",
+                     s->chunk_size, XBCRYPT_CHUNK_SIZE_MIN, XBCRYPT_CHUNK_SIZE_MAX);
+        return XBCRYPT_E_ARG;
+    }
+    if (s->algo < XBCRYPT_ALGO_NONE || s->algo > XBCRYPT_ALGO_AES256) {
+        if (msg && msg_size)
+            snprintf(msg, msg_size, "unknown algorithm number %d", (int)s->algo);
+        return XBCRYPT_E_ARG;
+    }
+    struct xbcrypt_encoder *enc = calloc(1, sizeof *enc);
+    if (!enc)
+        return XBCRYPT_E_NOMEM;
+    xbcrypt_status rc =
+        xb_stream_init(&enc->st, s, write, opaque, s->algo != XBCRYPT_ALGO_NONE,
+                       PLAIN_AT + s->chunk_size + XB_HASH_SIZE, encode_job, enc, msg, msg_size);
+    if (rc != XBCRYPT_OK) {
+        free(enc);
+        return rc;
+    }
+    *out = enc;
+    return XBCRYPT_OK;
+}
+
+/* Writes the oldest job out; with `wait`, waits for it.  Returns false when
+ * there was nothing (ready) to retire. */
+static bool retire_one(struct xbcrypt_encoder *enc, bool wait)
+{
+    xb_stream *st = &enc->st;
+    xb_job *job = xb_pool_oldest(&st->pool, wait);
+    if (!job)
+        return false;
+    if (st->status == XBCRYPT_OK) {
+        if (job->status != XBCRYPT_OK) {
+            xb_stream_fail(st, job->status, "cannot encrypt chunk %llu (input offset %llu): %s",
+                           (unsigned long long)job->index, (unsigned long long)job->offset,
+                           job->detail);
+        } else if (xb_stream_emit(st, job->buf + job->out_off, job->out_len, job->index,
+                                  enc->out_offset) == XBCRYPT_OK) {
+            st->stats.chunks++;
+            st->stats.plaintext_bytes += job->len;
+            st->stats.encrypted_bytes += job->out_len;
+            st->stats.hashed_chunks++;
+            st->stats.versions_seen |= 1u << 3;
+            if (st->s.on_chunk) {
+                xbcrypt_chunk_info info;
+                job->hashed = true;
+                xb_stream_chunk_info(job, &info);
+                info.offset = enc->out_offset;
+                st->s.on_chunk(st->s.chunk_opaque, &info);
+            }
+            enc->out_offset += job->out_len;
+        }
+    }
+    xb_pool_retire(&st->pool);
+    return true;
+}
+
+static xbcrypt_status submit_current(struct xbcrypt_encoder *enc)
+{
+    xb_stream *st = &enc->st;
+    xb_job *job = enc->cur;
+    job->index = enc->next_index;
+    if (st->s.iv_source) {
+        if (st->s.iv_source(st->s.iv_opaque, job->index, job->iv) != 0)
+            return xb_stream_fail(st, XBCRYPT_E_ARG, "the IV source failed for chunk %llu",
+                                  (unsigned long long)job->index);
+    } else {
+        xb_nonce(job->iv, sizeof job->iv);
+    }
+    enc->next_index++;
+    enc->cur = NULL;
+    xb_pool_submit(&st->pool);
+    /* Write whatever is ready, without waiting. */
+    while (retire_one(enc, false))
+        ;
+    return st->status;
+}
+
+xbcrypt_status xb_encoder_buffer(xbcrypt_encoder *enc, void **buf, size_t *avail)
+{
+    if (!enc || !buf || !avail)
+        return XBCRYPT_E_ARG;
+    *buf = NULL;
+    *avail = 0;
+    xb_stream *st = &enc->st;
+    xbcrypt_status rc = xb_stream_usable(st);
+    if (rc != XBCRYPT_OK)
+        return rc;
+    if (!enc->cur) {
+        while (xb_pool_full(&st->pool))
+            retire_one(enc, true);
+        if (st->status != XBCRYPT_OK)
+            return st->status;
+        enc->cur = xb_pool_slot(&st->pool);
+        enc->cur->len = 0;
+        enc->cur->offset = st->stats.bytes_in;
+        enc->chunk_limit = st->s.chunk_size;
+        if (st->s.read_buffer_size && st->s.read_buffer_size - enc->piece_pos < enc->chunk_limit)
+            enc->chunk_limit = st->s.read_buffer_size - enc->piece_pos;
+    }
+    *buf = enc->cur->buf + PLAIN_AT + enc->cur->len;
+    *avail = enc->chunk_limit - enc->cur->len;
+    return XBCRYPT_OK;
+}
+
+xbcrypt_status xb_encoder_commit(xbcrypt_encoder *enc, size_t n)
+{
+    if (!enc)
+        return XBCRYPT_E_ARG;
+    xb_stream *st = &enc->st;
+    xbcrypt_status rc = xb_stream_usable(st);
+    if (rc != XBCRYPT_OK)
+        return rc;
+    if (n == 0)
+        return XBCRYPT_OK;
+    if (!enc->cur || n > enc->chunk_limit - enc->cur->len)
+        return xb_stream_fail(st, XBCRYPT_E_ARG, "commit of %zu bytes exceeds the buffer given", n);
+    enc->cur->len += n;
+    enc->piece_pos += n;
+    st->stats.bytes_in += n;
+    if (st->s.read_buffer_size && enc->piece_pos == st->s.read_buffer_size)
+        enc->piece_pos = 0;
+    if (enc->cur->len == enc->chunk_limit)
+        return submit_current(enc);
+    return XBCRYPT_OK;
+}
+
+xbcrypt_status xb_encoder_feed(xbcrypt_encoder *enc, const void *buf, size_t len)
+{
+    if (!enc || (!buf && len))
+        return XBCRYPT_E_ARG;
+    const uint8_t *p = buf;
+    while (len) {
+        void *dst;
+        size_t avail;
+        xbcrypt_status rc = xb_encoder_buffer(enc, &dst, &avail);
+        if (rc != XBCRYPT_OK)
+            return rc;
+        size_t n = len < avail ? len : avail;
+        memcpy(dst, p, n);
+        rc = xb_encoder_commit(enc, n);
+        if (rc != XBCRYPT_OK)
+            return rc;
+        p += n;
+        len -= n;
+    }
+    return xb_stream_usable(&enc->st);
+}
+
+xbcrypt_status xb_encoder_finish(xbcrypt_encoder *enc)
+{
+    if (!enc)
+        return XBCRYPT_E_ARG;
+    xb_stream *st = &enc->st;
+    xbcrypt_status rc = xb_stream_usable(st);
+    if (rc != XBCRYPT_OK)
+        return rc;
+    if (enc->cur && enc->cur->len > 0)
+        submit_current(enc);
+    enc->cur = NULL;
+    while (retire_one(enc, true))
+        ;
+    st->finished = true;
+    return st->status;
+}
+
+void xb_encoder_free(xbcrypt_encoder *enc)
+{
+    if (!enc)
+        return;
+    xb_stream_destroy(&enc->st);
+    free(enc);
+}
+
+xbcrypt_status xb_encoder_status(const xbcrypt_encoder *enc)
+{
+    return enc ? enc->st.status : XBCRYPT_E_ARG;
+}
+
+const char *xb_encoder_message(const xbcrypt_encoder *enc)
+{
+    return enc ? enc->st.msg : "no encoder";
+}
+
+void xb_encoder_stats(const xbcrypt_encoder *enc, xbcrypt_stats *stats)
+{
+    if (enc)
+        xb_stream_stats(&enc->st, stats);
+}
+
+int xb_encoder_write_error(const xbcrypt_encoder *enc)
+{
+    return enc ? enc->st.write_err : 0;
+}
