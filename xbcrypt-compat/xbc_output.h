@@ -1,0 +1,58 @@
+/*
+ * xbc_output.h - an output that never lies.
+ *
+ * With -o PATH the result appears at PATH only when it is complete:
+ *  - an existing regular file or symlink at PATH is refused ("File exists"),
+ *    as Percona's O_EXCL|O_NOFOLLOW does;
+ *  - a character device or a FIFO (/dev/null, a named pipe) is written
+ *    directly: there is nothing to replace and no way to take bytes back;
+ *  - anything else is written to a temporary file beside PATH, synced, and
+ *    renamed into place on success without replacing whatever may have
+ *    appeared at PATH meanwhile; on failure the temporary is removed.
+ * Without -o the output is standard output.
+ */
+#ifndef XBC_OUTPUT_H
+#define XBC_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct xbc_output {
+    int fd;           /* where to write; -1 when closed */
+    const char *path; /* the target; NULL for standard output */
+    char *tmp_path;   /* the temporary being written (malloc'd), or NULL */
+    bool direct;      /* writing a device, a FIFO or stdout directly */
+};
+
+/*
+ * Checks that PATH may be written, before any work is done.  Returns 0, or
+ * -1 with a message (no prefix) in err and, when there is something to
+ * suggest, a static hint in *hint (else NULL).
+ */
+int xbc_output_check(const char *path, char *err, size_t errlen, const char **hint);
+
+/*
+ * Opens the output: stdout when path is NULL, else as described above.  A
+ * temporary file gets `mode` (masked by the umask for anything wider than
+ * 0600).  Returns 0, or -1 with a message in err.
+ */
+int xbc_output_open(struct xbc_output *o, const char *path, mode_t mode, char *err, size_t errlen);
+
+/*
+ * Finishes a successful run: syncs and renames the temporary into place, or
+ * closes the device.  Returns 0, or -1 with a message in err; on failure
+ * the temporary is removed.
+ */
+int xbc_output_commit(struct xbc_output *o, char *err, size_t errlen);
+
+/* Gives up: closes, and removes the temporary file if there is one. */
+void xbc_output_abort(struct xbc_output *o);
+
+/*
+ * Removes the temporary file of the current output, if any; safe to call
+ * from a signal handler (it only calls unlink()).
+ */
+void xbc_output_unlink_from_signal(void);
+
+#endif /* XBC_OUTPUT_H */
