@@ -44,7 +44,7 @@
  * @code
  *   #include <dlfcn.h>
  *   #include <stdio.h>
- *   #include <unistd.h>
+ *   #include <string.h>
  *   #include <xbcrypt/xbcrypt.h>
  *
  *   static int put(void *fp, const void *buf, size_t len)
@@ -55,7 +55,10 @@
  *   int encrypt_stream(FILE *in, FILE *out, const char *key_path)
  *   {
  *       void *so = dlopen(XBCRYPT_PLUGIN_SONAME, RTLD_NOW | RTLD_LOCAL);
- *       xbcrypt_api_fn get = so ? (xbcrypt_api_fn)dlsym(so, XBCRYPT_PLUGIN_SYMBOL) : NULL;
+ *       void *sym = so ? dlsym(so, XBCRYPT_PLUGIN_SYMBOL) : NULL;
+ *       xbcrypt_api_fn get = NULL;
+ *       if (sym)                            // ISO C has no void * to function
+ *           memcpy(&get, &sym, sizeof get); // pointer cast: copy the bytes
  *       const xbcrypt_api *api = get ? get(XBCRYPT_ABI_MAJOR) : NULL;
  *       if (!api || !XBCRYPT_API_HAS(api, decoder_free))
  *           return -1;                      // too old, or another major
@@ -172,8 +175,8 @@ typedef struct xbcrypt_decoder xbcrypt_decoder; /* XBCRYPT stream in, plaintext 
 
 /*
  * Output callback.  Must consume all `len` bytes and return 0, or return
- * non-zero to stop the stream (the object then fails with XBCRYPT_E_WRITE,
- * and the value returned is kept, see api->encoder_write_error()).  `buf` is
+ * non-zero to stop the stream (the object then fails with XBCRYPT_E_WRITE;
+ * keep errno or your own error in `opaque` if the host needs it).  `buf` is
  * only valid during the call.
  */
 typedef int (*xbcrypt_write_fn)(void *opaque, const void *buf, size_t len);
