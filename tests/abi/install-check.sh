@@ -79,7 +79,7 @@ echo "ok: example host builds"
 # Run it on the installed shared object (no XBCRYPT_PLUGIN: the path comes
 # from plugindir), and check the round trip.
 head -c 150001 "$srcdir/fixtures/plain/p200000.bin" >"$tmp/in.bin"
-env -u XBCRYPT_PLUGIN "$tmp/xbcrypt-host" "$srcdir/fixtures/keys/key32.bin" \
+env -u XBCRYPT_PLUGIN -u LD_LIBRARY_PATH "$tmp/xbcrypt-host" "$srcdir/fixtures/keys/key32.bin" \
     "$tmp/in.bin" "$tmp/in.xbcrypt" "$tmp/out.bin" || fail "example host failed"
 cmp "$tmp/in.bin" "$tmp/out.bin" || fail "round trip through the installed plugin differs"
 echo "ok: example host round trip through $plugindir/xbcrypt-plugin.so"
