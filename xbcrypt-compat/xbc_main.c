@@ -338,6 +338,16 @@ static int run(const struct xbc_options *o)
     }
     sink.fd = out.fd;
 
+    if (o->verbose) {
+        if (o->decrypt)
+            info("decrypting %s to %s, %s, %u thread%s", in_name, out_name,
+                 xbc_algo_name(o->algo), o->threads, o->threads == 1 ? "" : "s");
+        else
+            info("encrypting %s to %s, %s, %u thread%s, chunk size %" PRIu64
+                 ", read buffer size %" PRIu64,
+                 in_name, out_name, xbc_algo_name(o->algo), o->threads,
+                 o->threads == 1 ? "" : "s", o->chunk_size, o->read_buffer_size);
+    }
     double t0 = now();
     uint64_t total_in = 0, next_report = PROGRESS_STEP;
     int read_errno = 0;
@@ -428,6 +438,20 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < o.n_warnings; i++)
         warning("%s", o.warnings[i]);
 
+    /* Refused even when the command line has other faults: the user must
+     * learn that this key source will never work. */
+    if (getenv("XBCRYPT_ENCRYPTION_KEY") && r != XBC_ARGS_HELP && r != XBC_ARGS_VERSION &&
+        r != XBC_ARGS_KEY_REFUSED) {
+        error("the environment sets XBCRYPT_ENCRYPTION_KEY, and it is refused: a key in the "
+              "environment can be read by other processes, so xbcrypt takes keys from "
+              "--encrypt-key-file only");
+        hint("unset XBCRYPT_ENCRYPTION_KEY, put the key in a file only you can read and pass "
+             "--encrypt-key-file=KEYFILE; make a new key with: (umask 077; openssl rand -out "
+             "KEYFILE 32), or store an existing one without a trailing newline with: (umask "
+             "077; printf %%s 'KEY' > KEYFILE)");
+        return 1;
+    }
+
     switch (r) {
     case XBC_ARGS_RUN:
         break;
@@ -441,16 +465,6 @@ int main(int argc, char **argv)
         error("%s", err);
         if (o.hint)
             hint("%s", o.hint);
-        return 1;
-    }
-
-    if (getenv("XBCRYPT_ENCRYPTION_KEY")) {
-        error("XBCRYPT_ENCRYPTION_KEY is set: a key in the environment can be read by other "
-              "processes, so xbcrypt takes keys from --encrypt-key-file only");
-        hint("unset XBCRYPT_ENCRYPTION_KEY, put the key in a file only you can read and pass "
-             "--encrypt-key-file=KEYFILE; make a new key with: (umask 077; openssl rand -out "
-             "KEYFILE 32), or store an existing one without a trailing newline with: (umask "
-             "077; printf %%s 'KEY' > KEYFILE)");
         return 1;
     }
 

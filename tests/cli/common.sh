@@ -163,7 +163,7 @@ chunk_sizes() {
 
 # flip FILE OFFSET: xor the byte at OFFSET with 0x01, in place.
 flip() {
-    python3 - "$1" "$2" <<'EOF'
+    python3 - "$1" "$2" <<'EOF' || fail "cannot flip byte $2 of $1"
 import sys
 path, off = sys.argv[1], int(sys.argv[2])
 with open(path, 'r+b') as f:
