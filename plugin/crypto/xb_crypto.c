@@ -112,6 +112,63 @@ void xb_sha256(uint8_t out[XB_SHA256_SIZE], const void *buf, size_t len)
     gcry_md_hash_buffer(GCRY_MD_SHA256, out, buf, len);
 }
 
+struct xb_digest {
+    gcry_md_hd_t sha;
+    gcry_md_hd_t crc;
+};
+
+xbcrypt_status xb_digest_open(xb_digest **out)
+{
+    *out = NULL;
+    xb_digest *d = gcry_calloc(1, sizeof *d);
+    if (!d)
+        return XBCRYPT_E_NOMEM;
+    if (gcry_md_open(&d->sha, GCRY_MD_SHA256, 0) || gcry_md_open(&d->crc, GCRY_MD_CRC32, 0)) {
+        xb_digest_close(d);
+        return XBCRYPT_E_CRYPTO;
+    }
+    *out = d;
+    return XBCRYPT_OK;
+}
+
+void xb_digest_close(xb_digest *d)
+{
+    if (!d)
+        return;
+    if (d->sha)
+        gcry_md_close(d->sha);
+    if (d->crc)
+        gcry_md_close(d->crc);
+    gcry_free(d);
+}
+
+void xb_digest_reset(xb_digest *d)
+{
+    gcry_md_reset(d->sha);
+    gcry_md_reset(d->crc);
+}
+
+void xb_digest_sha(xb_digest *d, const void *buf, size_t len)
+{
+    gcry_md_write(d->sha, buf, len);
+}
+
+void xb_digest_crc(xb_digest *d, const void *buf, size_t len)
+{
+    gcry_md_write(d->crc, buf, len);
+}
+
+void xb_digest_sha_final(xb_digest *d, uint8_t out[XB_SHA256_SIZE])
+{
+    memcpy(out, gcry_md_read(d->sha, GCRY_MD_SHA256), XB_SHA256_SIZE);
+}
+
+uint32_t xb_digest_crc_final(xb_digest *d)
+{
+    const unsigned char *v = gcry_md_read(d->crc, GCRY_MD_CRC32);
+    return ((uint32_t)v[0] << 24) | ((uint32_t)v[1] << 16) | ((uint32_t)v[2] << 8) | v[3];
+}
+
 uint32_t xb_crc32(const void *buf, size_t len)
 {
     /* libgcrypt's CRC32 is zlib's (ISO 3309), about twice as fast here

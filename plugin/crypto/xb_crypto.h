@@ -35,6 +35,20 @@ xbcrypt_status xb_cipher_apply(xb_cipher *c, uint8_t *buf, size_t len);
 void xb_cipher_close(xb_cipher *c);
 
 void xb_sha256(uint8_t out[XB_SHA256_SIZE], const void *buf, size_t len);
+
+/* Incremental SHA-256 and CRC-32 over two independent byte streams, so a
+ * chunk can be hashed, ciphered and checksummed block by block while each
+ * block is in L1 cache.  One handle per thread. */
+typedef struct xb_digest xb_digest;
+xbcrypt_status xb_digest_open(xb_digest **out);
+void xb_digest_close(xb_digest *d);
+/* Starts both sums afresh. */
+void xb_digest_reset(xb_digest *d);
+void xb_digest_sha(xb_digest *d, const void *buf, size_t len);
+void xb_digest_crc(xb_digest *d, const void *buf, size_t len);
+/* Results of everything written since the last reset. */
+void xb_digest_sha_final(xb_digest *d, uint8_t out[XB_SHA256_SIZE]);
+uint32_t xb_digest_crc_final(xb_digest *d);
 /* CRC-32 of ISO 3309, initial value 0: equal to zlib's crc32(0, buf, len). */
 uint32_t xb_crc32(const void *buf, size_t len);
 

@@ -48,31 +48,43 @@ static const uint8_t zero_ctr[16];
 static void decode_job(void *ctx, unsigned worker, xb_job *job)
 {
     struct xbcrypt_decoder *dec = ctx;
+    xb_worker *w = &dec->st.workers[worker];
     const size_t elen = (size_t)job->hdr.elen;
+    const size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
+    const bool hash = job->hdr.version == 3 && dec->hash;
     uint8_t *p = job->buf;
+    bool ok = true;
 
-    uint32_t crc = xb_crc32(p, elen);
+    /* One pass in L1-sized blocks: checksum what is stored, decrypt in
+     * place, hash the plaintext (not the stored hash after it).  Version 3
+     * counts from its IV; the old writers of versions 1 and 2 never loaded
+     * theirs and counted from zero. */
+    xb_digest_reset(w->digest);
+    if (dec->decrypt)
+        ok = xb_cipher_reset(w->cipher, job->hdr.version == 3 ? job->iv : zero_ctr) == XBCRYPT_OK;
+    for (size_t off = 0; ok && off < elen; off += XB_BLOCK) {
+        size_t n = elen - off < XB_BLOCK ? elen - off : XB_BLOCK;
+        xb_digest_crc(w->digest, p + off, n);
+        if (dec->decrypt)
+            ok = xb_cipher_apply(w->cipher, p + off, n) == XBCRYPT_OK;
+        if (hash && off < plain)
+            xb_digest_sha(w->digest, p + off, plain - off < n ? plain - off : n);
+    }
+    if (!ok) {
+        job->status = XBCRYPT_E_CRYPTO;
+        snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
+        return;
+    }
+    uint32_t crc = xb_digest_crc_final(w->digest);
     if (crc != job->hdr.crc) {
         job->status = XBCRYPT_E_CRC;
         snprintf(job->detail, sizeof job->detail, "stored 0x%08x, computed 0x%08x",
                  (unsigned)job->hdr.crc, (unsigned)crc);
         return;
     }
-    if (dec->decrypt) {
-        /* Version 3 counts from its IV; the old writers of versions 1 and 2
-         * never loaded theirs and counted from zero. */
-        xb_cipher *c = dec->st.ciphers[worker];
-        const uint8_t *ctr = job->hdr.version == 3 ? job->iv : zero_ctr;
-        if (xb_cipher_reset(c, ctr) != XBCRYPT_OK || xb_cipher_apply(c, p, elen) != XBCRYPT_OK) {
-            job->status = XBCRYPT_E_CRYPTO;
-            snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
-            return;
-        }
-    }
-    size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
-    if (job->hdr.version == 3 && dec->hash) {
+    if (hash) {
         uint8_t digest[XB_SHA256_SIZE];
-        xb_sha256(digest, p, plain);
+        xb_digest_sha_final(w->digest, digest);
         int same = xb_const_equal(digest, p + plain, XB_SHA256_SIZE);
         xb_wipe(digest, sizeof digest);
         if (!same) {
@@ -114,7 +126,7 @@ xbcrypt_status xb_decoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write,
     dec->decrypt = aes && s->key;
     dec->hash = dec->decrypt || !aes;
     xbcrypt_status rc =
-        xb_stream_init(&dec->st, s, write, opaque, dec->decrypt, 0, decode_job, dec, msg, msg_size);
+        xb_stream_init(&dec->st, s, write, opaque, dec->decrypt, s->chunk_size + XB_HASH_SIZE + XB_HEADER_MAX_WRITE, decode_job, dec, msg, msg_size);
     if (rc != XBCRYPT_OK) {
         free(dec);
         return rc;
@@ -124,8 +136,9 @@ xbcrypt_status xb_decoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write,
 }
 
 /* Writes the oldest chunk out if it passed, or records why it failed. */
-static bool retire_one(struct xbcrypt_decoder *dec, bool wait)
+static bool retire_one(void *owner, bool wait)
 {
+    struct xbcrypt_decoder *dec = owner;
     xb_stream *st = &dec->st;
     xb_job *job = xb_pool_oldest(&st->pool, wait);
     if (!job)
@@ -190,6 +203,26 @@ static xbcrypt_status fail_in_order(struct xbcrypt_decoder *dec, xbcrypt_status 
                           (unsigned long long)index, (unsigned long long)offset);
 }
 
+/*
+ * Makes room for more of the current payload plus STAGE_CAP bytes of
+ * look-ahead.  Up to GROW_STEP bytes are taken on the header's word (one
+ * chunk is gathered at a time, so that is all a forged size can cost);
+ * beyond that the buffer at most doubles what has actually arrived.
+ */
+static xbcrypt_status grow_payload(struct xbcrypt_decoder *dec, xb_job *job)
+{
+    const size_t want = (size_t)job->hdr.elen + STAGE_CAP;
+    if (job->cap >= want || job->cap - job->len > STAGE_CAP)
+        return XBCRYPT_OK;
+    size_t target = job->len > GROW_STEP / 2 ? 2 * job->len : GROW_STEP;
+    if (target > want)
+        target = want;
+    if (xb_job_reserve(&dec->st.pool, job, target) == XBCRYPT_OK)
+        return XBCRYPT_OK;
+    return xb_stream_fail(&dec->st, XBCRYPT_E_NOMEM, "out of memory for chunk %llu (offset %llu)",
+                          (unsigned long long)job->index, (unsigned long long)job->offset);
+}
+
 static void consume(struct xbcrypt_decoder *dec, size_t n)
 {
     memmove(dec->stage, dec->stage + n, dec->stage_len - n);
@@ -231,11 +264,12 @@ static xbcrypt_status start_chunk(struct xbcrypt_decoder *dec)
                              "version-3 chunk without an IV cannot be decrypted with AES "
                              "(was it written with --encrypt-algo=NONE?)",
                              dec->next_index, dec->pos);
-    while (xb_pool_full(&st->pool))
-        retire_one(dec, true);
-    if (st->status != XBCRYPT_OK)
+    /* Sized by the header for the ring's budget only; the buffer itself
+     * grows as payload arrives. */
+    xb_stream_fit(st, (size_t)h.elen + STAGE_CAP);
+    xb_job *job = xb_stream_acquire(st, 0, retire_one, dec);
+    if (!job)
         return st->status;
-    xb_job *job = xb_pool_slot(&st->pool);
     job->hdr = h;
     job->index = dec->next_index++;
     job->offset = dec->pos;
@@ -285,11 +319,8 @@ static xbcrypt_status process_stage(struct xbcrypt_decoder *dec)
             size_t need = (size_t)job->hdr.elen - job->len;
             size_t take = dec->stage_len < need ? dec->stage_len : need;
             if (take) {
-                if (xb_job_reserve(job, job->len + take + STAGE_CAP) != XBCRYPT_OK)
-                    return xb_stream_fail(st, XBCRYPT_E_NOMEM,
-                                          "out of memory for chunk %llu (offset %llu)",
-                                          (unsigned long long)job->index,
-                                          (unsigned long long)job->offset);
+                if (grow_payload(dec, job) != XBCRYPT_OK)
+                    return st->status;
                 memcpy(job->buf + job->len, dec->stage, take);
                 job->len += take;
                 consume(dec, take);
@@ -322,15 +353,8 @@ xbcrypt_status xb_decoder_buffer(xbcrypt_decoder *dec, void **buf, size_t *avail
     /* The stage is empty while a payload is being gathered. */
     xb_job *job = dec->cur;
     size_t need = (size_t)job->hdr.elen - job->len;
-    size_t want = job->len + need + STAGE_CAP;
-    if (job->cap < want) {
-        /* Grow with what has arrived, never on the size field's word alone. */
-        size_t step = job->len > GROW_STEP ? job->len : GROW_STEP;
-        size_t target = job->len + step < want ? job->len + step : want;
-        if (xb_job_reserve(job, target) != XBCRYPT_OK)
-            return xb_stream_fail(st, XBCRYPT_E_NOMEM, "out of memory for chunk %llu (offset %llu)",
-                                  (unsigned long long)job->index, (unsigned long long)job->offset);
-    }
+    if (grow_payload(dec, job) != XBCRYPT_OK)
+        return st->status;
     *buf = job->buf + job->len;
     *avail = job->cap - job->len < need + STAGE_CAP ? job->cap - job->len : need + STAGE_CAP;
     return XBCRYPT_OK;

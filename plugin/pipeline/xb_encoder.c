@@ -38,29 +38,44 @@ struct xbcrypt_encoder {
 static void encode_job(void *ctx, unsigned worker, xb_job *job)
 {
     struct xbcrypt_encoder *enc = ctx;
+    xb_worker *w = &enc->st.workers[worker];
     uint8_t *plain = job->buf + PLAIN_AT;
     const size_t payload = job->len + XB_HASH_SIZE;
+    bool ok = true;
 
-    xb_sha256(plain + job->len, plain, job->len);
-    const bool cipher = enc->st.ciphers != NULL;
-    if (cipher) {
-        xb_cipher *c = enc->st.ciphers[worker];
-        if (xb_cipher_reset(c, job->iv) != XBCRYPT_OK || xb_cipher_apply(c, plain, payload) != XBCRYPT_OK) {
-            job->status = XBCRYPT_E_CRYPTO;
-            snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
-            return;
-        }
+    /* One pass in L1-sized blocks: hash the plaintext, encrypt it in
+     * place, checksum what will be stored. */
+    xb_digest_reset(w->digest);
+    if (w->cipher)
+        ok = xb_cipher_reset(w->cipher, job->iv) == XBCRYPT_OK;
+    for (size_t off = 0; ok && off < job->len; off += XB_BLOCK) {
+        size_t n = job->len - off < XB_BLOCK ? job->len - off : XB_BLOCK;
+        xb_digest_sha(w->digest, plain + off, n);
+        if (w->cipher)
+            ok = xb_cipher_apply(w->cipher, plain + off, n) == XBCRYPT_OK;
+        xb_digest_crc(w->digest, plain + off, n);
     }
+    uint8_t *hash = plain + job->len;
+    xb_digest_sha_final(w->digest, hash);
+    if (ok && w->cipher)
+        ok = xb_cipher_apply(w->cipher, hash, XB_HASH_SIZE) == XBCRYPT_OK;
+    if (!ok) {
+        job->status = XBCRYPT_E_CRYPTO;
+        snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
+        return;
+    }
+    xb_digest_crc(w->digest, hash, XB_HASH_SIZE);
+
     job->hdr.version = 3;
     job->hdr.reserved = 0;
     job->hdr.olen = payload;
     job->hdr.elen = payload;
-    job->hdr.crc = xb_crc32(plain, payload);
-    job->hdr.ivlen = cipher ? XBCRYPT_IV_SIZE : 0; /* NONE: no IV, as Percona writes */
+    job->hdr.crc = xb_digest_crc_final(w->digest);
+    job->hdr.ivlen = w->cipher ? XBCRYPT_IV_SIZE : 0; /* NONE: no IV, as Percona writes */
     const size_t head = XB_HEADER_V23_SIZE + (size_t)job->hdr.ivlen;
     job->out_off = PLAIN_AT - head;
     xb_header_encode(job->buf + job->out_off, &job->hdr);
-    if (cipher)
+    if (w->cipher)
         memcpy(job->buf + job->out_off + XB_HEADER_V23_SIZE, job->iv, XBCRYPT_IV_SIZE);
     job->out_len = head + payload;
 }
@@ -105,8 +120,9 @@ xbcrypt_status xb_encoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write,
 
 /* Writes the oldest job out; with `wait`, waits for it.  Returns false when
  * there was nothing (ready) to retire. */
-static bool retire_one(struct xbcrypt_encoder *enc, bool wait)
+static bool retire_one(void *owner, bool wait)
 {
+    struct xbcrypt_encoder *enc = owner;
     xb_stream *st = &enc->st;
     xb_job *job = xb_pool_oldest(&st->pool, wait);
     if (!job)
@@ -169,12 +185,9 @@ xbcrypt_status xb_encoder_buffer(xbcrypt_encoder *enc, void **buf, size_t *avail
     if (rc != XBCRYPT_OK)
         return rc;
     if (!enc->cur) {
-        while (xb_pool_full(&st->pool))
-            retire_one(enc, true);
-        if (st->status != XBCRYPT_OK)
+        enc->cur = xb_stream_acquire(st, PLAIN_AT + st->s.chunk_size + XB_HASH_SIZE, retire_one, enc);
+        if (!enc->cur)
             return st->status;
-        enc->cur = xb_pool_slot(&st->pool);
-        enc->cur->len = 0;
         enc->cur->offset = st->stats.bytes_in;
         enc->chunk_limit = st->s.chunk_size;
         if (st->s.read_buffer_size && st->s.read_buffer_size - enc->piece_pos < enc->chunk_limit)

@@ -8,7 +8,17 @@
  * slot can only be filled once the oldest one has been retired, so the
  * producer blocks, as pigz's reader does, while the ring is full.
  *
- * With 0 threads, submit() processes the job in the calling thread.
+ * The ring has `nslots` slots, of which the owner may allow fewer at a time
+ * (`limit`).  Buffers are not tied to slots: a retired job's buffer goes on
+ * a free stack and the next slot filled takes the most recently freed one
+ * (still in cache), so no more buffers exist than jobs were ever pending at
+ * once.  Every buffer is counted in `held`; past `budget`, retired buffers
+ * are freed instead of kept.
+ *
+ * With 0 threads, submit() processes the job in the calling thread.  When
+ * `threads` is at least the number of CPUs, the pool starts threads - 1
+ * workers and the producer processes queued jobs itself instead of sleeping
+ * (as worker number `nthreads`), so that `threads` threads do the work.
  *
  * Thread ownership of fields: see the comments on struct xb_job.  Counters
  * in xb_pool are protected by `mu`.
@@ -46,17 +56,27 @@ typedef struct xb_job {
 
     /* Protected by the pool mutex. */
     bool done;
+    uint64_t seq;            /* position in the pool's sequence */
 } xb_job;
 
-/* Processes one job; runs on a worker (or on the producer with 0 threads).
- * `worker` is in [0, max(threads, 1)). */
+/* Processes one job; runs on a worker or on the producer.  `worker` is in
+ * [0, threads]: each value is used by one thread at a time. */
 typedef void (*xb_process_fn)(void *ctx, unsigned worker, xb_job *job);
 
 typedef struct xb_pool {
     xb_job *jobs;            /* ring of `nslots` */
     unsigned nslots;
+    unsigned limit;          /* slots that may be pending at once, <= nslots */
+    size_t held;             /* bytes allocated for job buffers */
+    size_t budget;           /* keep at most this many bytes of buffers */
+    struct xb_spare {
+        uint8_t *buf;
+        size_t cap;
+    } *spare;                /* free buffers, a stack of up to nslots */
+    unsigned nspare;
     pthread_t *threads;
     unsigned nthreads;       /* started workers */
+    bool help;               /* the producer processes jobs while it waits */
     xb_process_fn process;
     void *ctx;
 
@@ -67,12 +87,13 @@ typedef struct xb_pool {
     uint64_t taken;          /* jobs taken by a worker */
     uint64_t retired;        /* jobs retired by the producer */
     unsigned idle;           /* workers waiting on work_cv */
-    bool waiting;            /* producer waiting on done_cv */
+    bool waiting;            /* producer waiting on done_cv ... */
+    uint64_t wake_seq;       /* ... for the job with this seq */
     bool stopping;
 } xb_pool;
 
-/* nslots >= 1.  Starts `threads` workers.  On failure nothing is left to
- * destroy. */
+/* nslots >= 1.  Starts the workers (see above).  On failure nothing is
+ * left to destroy. */
 xbcrypt_status xb_pool_init(xb_pool *p, unsigned threads, unsigned nslots, xb_process_fn process,
                             void *ctx);
 /* Stops the workers (queued jobs are abandoned), joins them, frees the
@@ -81,7 +102,8 @@ void xb_pool_destroy(xb_pool *p);
 
 /* True when no slot is free for filling: retire the oldest first. */
 bool xb_pool_full(const xb_pool *p);
-/* The slot to fill next; only when !xb_pool_full(). */
+/* The slot to fill next, with a spare buffer if it has none; only when
+ * !xb_pool_full(). */
 xb_job *xb_pool_slot(xb_pool *p);
 /* Hands the filled slot to the workers. */
 void xb_pool_submit(xb_pool *p);
@@ -90,10 +112,14 @@ uint64_t xb_pool_pending(const xb_pool *p);
 /* The oldest submitted job if it is done, else NULL; with `wait`, blocks
  * until it is done (NULL only when nothing is pending). */
 xb_job *xb_pool_oldest(xb_pool *p, bool wait);
-/* Releases the oldest job's slot (after xb_pool_oldest returned it). */
+/* Releases the oldest job's slot (after xb_pool_oldest returned it) and
+ * keeps its buffer as a spare, or frees it when over budget. */
 void xb_pool_retire(xb_pool *p);
 
-/* Grows job->buf to at least `need` bytes, keeping its content. */
-xbcrypt_status xb_job_reserve(xb_job *job, size_t need);
+/* Grows job->buf to exactly `need` bytes if it is smaller, keeping its
+ * content. */
+xbcrypt_status xb_job_reserve(xb_pool *p, xb_job *job, size_t need);
+/* Wipes and frees job->buf (of a job that is not pending). */
+void xb_job_release(xb_pool *p, xb_job *job);
 
 #endif /* XB_PIPELINE_H */

@@ -15,6 +15,17 @@ static void say(char *msg, size_t msg_size, const char *text)
         snprintf(msg, msg_size, "%s", text);
 }
 
+static size_t lookahead_bytes(const xb_stream *st)
+{
+    size_t rbs = st->s.read_buffer_size;
+    return rbs < XB_LOOKAHEAD_BYTES ? rbs : XB_LOOKAHEAD_BYTES;
+}
+
+static unsigned lookahead_slots(const xb_stream *st, size_t unit)
+{
+    return (unsigned)(lookahead_bytes(st) / unit);
+}
+
 xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_write_fn write,
                               void *opaque, bool need_cipher, size_t job_bytes,
                               xb_process_fn process, void *ctx, char *msg, size_t msg_size)
@@ -44,50 +55,78 @@ xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_
         rc = xb_key_check(s->key, s->algo, msg, msg_size);
         if (rc != XBCRYPT_OK)
             return rc;
-        st->ncipher = st->s.threads ? st->s.threads : 1;
-        st->ciphers = calloc(st->ncipher, sizeof *st->ciphers);
-        if (!st->ciphers) {
+    }
+    st->nworkers = st->s.threads + 1; /* the workers, and the producer */
+    st->workers = calloc(st->nworkers, sizeof *st->workers);
+    if (!st->workers) {
+        xb_stream_destroy(st);
+        return XBCRYPT_E_NOMEM;
+    }
+    st->cipher = need_cipher;
+    for (unsigned i = 0; i < st->nworkers; i++) {
+        rc = xb_digest_open(&st->workers[i].digest);
+        if (rc == XBCRYPT_OK && need_cipher)
+            rc = xb_cipher_open(&st->workers[i].cipher, s->key->bytes, s->key->len, msg, msg_size);
+        if (rc != XBCRYPT_OK) {
+            say(msg, msg_size, "cannot set up the cipher or digests");
             xb_stream_destroy(st);
-            return XBCRYPT_E_NOMEM;
-        }
-        for (unsigned i = 0; i < st->ncipher; i++) {
-            rc = xb_cipher_open(&st->ciphers[i], s->key->bytes, s->key->len, msg, msg_size);
-            if (rc != XBCRYPT_OK) {
-                xb_stream_destroy(st);
-                return rc;
-            }
+            return rc;
         }
     }
 
     /* pigz's bound: 2N+3 slots keep N workers busy while the producer
-     * fills one and retires another. */
-    unsigned nslots = 2 * st->s.threads + 3;
-    rc = xb_pool_init(&st->pool, st->s.threads, nslots, process, ctx);
+     * fills one and retires another; the read buffer's worth on top. */
+    st->base_slots = 2 * st->s.threads + 3;
+    const size_t unit = job_bytes + XB_JOB_OVERHEAD;
+    rc = xb_pool_init(&st->pool, st->s.threads, st->base_slots + lookahead_slots(st, unit), process,
+                      ctx);
     if (rc != XBCRYPT_OK) {
         say(msg, msg_size, rc == XBCRYPT_E_THREAD ? "cannot start worker threads"
                                                   : "out of memory for the job ring");
         xb_stream_destroy(st);
         return rc;
     }
-    for (unsigned i = 0; i < nslots && job_bytes; i++) {
-        rc = xb_job_reserve(&st->pool.jobs[i], job_bytes);
-        if (rc != XBCRYPT_OK) {
-            say(msg, msg_size, "out of memory for chunk buffers");
-            xb_stream_destroy(st);
-            return rc;
-        }
-    }
+    xb_stream_fit(st, job_bytes);
     return XBCRYPT_OK;
+}
+
+void xb_stream_fit(xb_stream *st, size_t job_bytes)
+{
+    if (job_bytes <= st->job_bytes)
+        return;
+    st->job_bytes = job_bytes;
+    const size_t unit = job_bytes + XB_JOB_OVERHEAD;
+    size_t limit = st->base_slots + lookahead_slots(st, unit);
+    st->pool.limit = limit < st->pool.nslots ? (unsigned)limit : st->pool.nslots;
+    st->pool.budget = st->base_slots * unit + lookahead_bytes(st);
+}
+
+xb_job *xb_stream_acquire(xb_stream *st, size_t reserve, bool (*retire)(void *owner, bool wait),
+                          void *owner)
+{
+    while (xb_pool_full(&st->pool))
+        retire(owner, true);
+    if (st->status != XBCRYPT_OK)
+        return NULL;
+    xb_job *job = xb_pool_slot(&st->pool);
+    job->len = 0;
+    if (xb_job_reserve(&st->pool, job, reserve) != XBCRYPT_OK) {
+        xb_stream_fail(st, XBCRYPT_E_NOMEM, "out of memory for a %zu-byte chunk buffer", reserve);
+        return NULL;
+    }
+    return job;
 }
 
 void xb_stream_destroy(xb_stream *st)
 {
     xb_pool_destroy(&st->pool); /* joins the workers before their ciphers go */
-    for (unsigned i = 0; st->ciphers && i < st->ncipher; i++)
-        xb_cipher_close(st->ciphers[i]);
-    free(st->ciphers);
-    st->ciphers = NULL;
-    st->ncipher = 0;
+    for (unsigned i = 0; st->workers && i < st->nworkers; i++) {
+        xb_cipher_close(st->workers[i].cipher);
+        xb_digest_close(st->workers[i].digest);
+    }
+    free(st->workers);
+    st->workers = NULL;
+    st->nworkers = 0;
 }
 
 xbcrypt_status xb_stream_fail(xb_stream *st, xbcrypt_status code, const char *fmt, ...)

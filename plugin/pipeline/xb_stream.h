@@ -4,8 +4,8 @@
  * the output callback and the totals.
  *
  * Every field is owned by the producer thread (the caller of the public
- * functions), except the cipher handles: ciphers[w] is used only by worker
- * w while it processes a job.
+ * functions), except the per-thread crypto state: workers[w] is used only
+ * by the thread that runs as worker w (the producer is worker `threads`).
  */
 #ifndef XB_STREAM_H
 #define XB_STREAM_H
@@ -20,14 +20,31 @@
 
 #define XB_MSG_SIZE 320
 #define XB_THREADS_MAX 256u
+/* Bytes counted per job besides its buffer (the "+ 100"). */
+#define XB_JOB_OVERHEAD 100u
+/* Look-ahead beyond the 2N+3 slots, taken from the read buffer's budget:
+ * enough to make producer wake-ups rare, small enough to stay in cache. */
+#define XB_LOOKAHEAD_BYTES (1u << 20)
+
+/* What one thread needs to process a chunk. */
+typedef struct xb_worker {
+    xb_cipher *cipher;       /* NULL without a key */
+    xb_digest *digest;
+} xb_worker;
+
+/* Bytes processed per pass while the block is in L1 cache. */
+#define XB_BLOCK 8192u
 
 typedef struct xb_stream {
     xbcrypt_settings s;      /* copy of the caller's settings */
     xbcrypt_write_fn write;
     void *opaque;
-    xb_cipher **ciphers;     /* max(threads, 1) handles, or NULL without a cipher */
-    unsigned ncipher;
+    xb_worker *workers;      /* threads + 1 */
+    unsigned nworkers;
+    bool cipher;             /* workers[].cipher are open */
     xb_pool pool;
+    unsigned base_slots;     /* 2N+3: what keeps N workers busy */
+    size_t job_bytes;        /* largest job buffer needed so far */
     xbcrypt_status status;   /* first error; XBCRYPT_OK while healthy */
     char msg[XB_MSG_SIZE];
     int write_err;           /* what the write callback returned when it failed */
@@ -37,12 +54,29 @@ typedef struct xb_stream {
 
 /*
  * Validates and copies the settings, opens the ciphers (when `need_cipher`),
- * starts the pool.  `what` ("encoder"/"decoder") prefixes messages.  On
+ * starts the pool, sized for jobs of `job_bytes` (see xb_stream_fit).  On
  * failure the message is in msg and nothing needs freeing but the struct.
  */
 xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_write_fn write,
                               void *opaque, bool need_cipher, size_t job_bytes,
                               xb_process_fn process, void *ctx, char *msg, size_t msg_size);
+
+/*
+ * Memory: the ring may hold (2N+3) jobs of the largest size seen, plus as
+ * many more as fit in min(read_buffer_size, XB_LOOKAHEAD_BYTES): memory
+ * Percona's reader spends on its read buffer, spent here on look-ahead so
+ * that the producer sleeps once per many chunks instead of once per chunk.
+ * Call when a job needs `job_bytes`; it shrinks the slot limit when jobs
+ * grow.
+ */
+void xb_stream_fit(xb_stream *st, size_t job_bytes);
+
+/* Takes the slot to fill next, retiring (through `retire`) while the ring
+ * is full; NULL if the stream failed meanwhile.  Its buffer holds at least
+ * `reserve` bytes. */
+xb_job *xb_stream_acquire(xb_stream *st, size_t reserve, bool (*retire)(void *owner, bool wait),
+                          void *owner);
+
 void xb_stream_destroy(xb_stream *st);
 
 /* Records the first error (later ones are dropped); returns st->status. */
