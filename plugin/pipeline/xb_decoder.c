@@ -378,10 +378,10 @@ xbcrypt_status xb_decoder_commit(xbcrypt_decoder *dec, size_t n)
         return process_stage(dec);
     }
     xb_job *job = dec->cur;
-    if (n > job->cap - job->len)
+    size_t elen = (size_t)job->hdr.elen;
+    if (n > job->cap - job->len || n > elen - job->len + STAGE_CAP)
         return xb_stream_fail(st, XBCRYPT_E_ARG, "commit of %zu bytes exceeds the buffer given", n);
     job->len += n;
-    size_t elen = (size_t)job->hdr.elen;
     if (job->len < elen) {
         dec->pos += n;
         return XBCRYPT_OK;
