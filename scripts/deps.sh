@@ -1,0 +1,31 @@
+#!/bin/sh
+# Installs what building and testing xbcrypt-compat needs, from Debian 12's
+# own packages.  Run as root, or as a user with sudo.
+set -eu
+
+packages="gcc libc6-dev pkg-config meson ninja-build python3
+libgcrypt20-dev libgpg-error-dev libgpgme-dev gnupg check
+valgrind openssl"
+
+# Extra packages a caller may ask for (CI adds clang for the fuzzers).
+packages="$packages ${XBCRYPT_EXTRA_PACKAGES:-}"
+
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=""
+else
+    as_root="sudo"
+fi
+
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+        missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+    echo "deps: all packages present"
+    exit 0
+fi
+echo "deps: installing$missing"
+$as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+# shellcheck disable=SC2086  # word splitting is the point
+$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
