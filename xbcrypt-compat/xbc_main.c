@@ -430,8 +430,30 @@ out:
     return rc;
 }
 
+/* Occupies fds 0..2 when the caller closed them, so that no file opened
+ * later lands there and receives what was meant for stdout or stderr.
+ * Returns a bit mask of the ones that were closed. */
+static unsigned reserve_std_fds(void)
+{
+    unsigned closed = 0;
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        closed |= 1u << fd;
+        int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (nfd >= 0 && nfd != fd) {
+            /* A lower fd was closed too and got it; loop on. */
+            dup2(nfd, fd);
+            if (nfd > 2)
+                close(nfd);
+        }
+    }
+    return closed;
+}
+
 int main(int argc, char **argv)
 {
+    unsigned closed_fds = reserve_std_fds();
     struct xbc_options o;
     char err[512];
     enum xbc_args_result r = xbc_parse_args(argc, argv, &o, err, sizeof err);
@@ -465,6 +487,16 @@ int main(int argc, char **argv)
         error("%s", err);
         if (o.hint)
             hint("%s", o.hint);
+        return 1;
+    }
+
+    /* /dev/null stands in for them now: reading or writing it would lie. */
+    if (!o.input && (closed_fds & 1u)) {
+        error("standard input is closed; give the input on it or with --input");
+        return 1;
+    }
+    if (!o.output && (closed_fds & 2u)) {
+        error("standard output is closed; give the output on it or with --output");
         return 1;
     }
 
