@@ -5,7 +5,8 @@
  * input in random short pieces, through buffer()/commit() committing less
  * than offered, and through a real pipe; a worker failing on chunk k (CRC,
  * SHA-256 with a valid CRC); a write callback failing; API misuse; memory
- * under a forged size field; the chunk callback and the totals.
+ * under a forged size field and on a long stream; the chunk callback and
+ * the totals.
  *
  * Suites "unit" and "pipeline"; meant to run under ThreadSanitizer too.
  */
@@ -812,6 +813,88 @@ START_TEST(test_forged_elen)
 }
 END_TEST
 
+/* ---- memory stays bounded on a long stream ---- */
+
+typedef struct chain {
+    xbcrypt_decoder *dec;
+    xbcrypt_status dec_st;
+    uint64_t plain_bytes;
+    uint32_t plain_crc_ok; /* every output byte matched the (i*7) mod 251 rule */
+} chain;
+
+/* Plaintext out of the decoder: checked against the rule, then dropped. */
+static int check_plain(void *opaque, const void *buf, size_t len)
+{
+    chain *c = opaque;
+    const uint8_t *b = buf;
+    for (size_t i = 0; i < len; i++)
+        if (b[i] != (uint8_t)(((c->plain_bytes + i) * 7) % 251))
+            c->plain_crc_ok = 0;
+    c->plain_bytes += len;
+    return 0;
+}
+
+/* Stream out of the encoder: straight into the decoder. */
+static int into_decoder(void *opaque, const void *buf, size_t len)
+{
+    chain *c = opaque;
+    c->dec_st = xb_decoder_feed(c->dec, buf, len);
+    return c->dec_st == XBCRYPT_OK ? 0 : -1;
+}
+
+/* 64 MiB through an encoder chained to a decoder, nothing kept: peak RSS
+ * grows by the rings (2N+3 jobs of chunk + 100 bytes, plus the 1 MiB
+ * look-ahead) of both and a few MiB, never with the stream's size.
+ * _i: threads 1 or 4. */
+START_TEST(test_memory_bounded)
+{
+    const unsigned n = _i ? 4 : 1;
+    const size_t total = 64u << 20, piece = (1u << 20) + 7;
+    /* The piece buffer is made before the first measurement. */
+    uint8_t *buf = malloc(piece);
+    ck_assert_ptr_nonnull(buf);
+    memset(buf, 0, piece);
+    long before = maxrss_kib();
+
+    xbcrypt_settings s;
+    settings(&s, n, 65536, key32);
+    s.iv_source = NULL;
+    chain c = {NULL, XBCRYPT_OK, 0, 1};
+    ck_assert_int_eq(xb_decoder_new(&s, check_plain, &c, &c.dec, NULL, 0), XBCRYPT_OK);
+    xbcrypt_encoder *enc = NULL;
+    ck_assert_int_eq(xb_encoder_new(&s, into_decoder, &c, &enc, NULL, 0), XBCRYPT_OK);
+    for (size_t pos = 0; pos < total;) {
+        size_t len = piece < total - pos ? piece : total - pos;
+        for (size_t i = 0; i < len; i++)
+            buf[i] = (uint8_t)(((pos + i) * 7) % 251);
+        ck_assert_msg(xb_encoder_feed(enc, buf, len) == XBCRYPT_OK, "%s (decoder: %s)",
+                      xb_encoder_message(enc), xb_decoder_message(c.dec));
+        pos += len;
+    }
+    ck_assert_int_eq(xb_encoder_finish(enc), XBCRYPT_OK);
+    ck_assert_msg(xb_decoder_finish(c.dec) == XBCRYPT_OK, "%s", xb_decoder_message(c.dec));
+    ck_assert_uint_eq(c.plain_bytes, total);
+    ck_assert(c.plain_crc_ok);
+    long grown = maxrss_kib() - before;
+    if (getenv("XB_UNIT_DEBUG"))
+        fprintf(stderr, "threads %u: max RSS grew by %ld KiB\n", n, grown);
+    xb_encoder_free(enc);
+    xb_decoder_free(c.dec);
+    free(buf);
+
+    const long ring_kib = (long)((2 * n + 3) * (65536 + 100) + (1u << 20)) / 1024;
+    const long bound = 2 * ring_kib + 8 * 1024;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    /* Shadow memory and quarantine make RSS meaningless here. */
+    (void)grown;
+    (void)bound;
+#else
+    ck_assert_msg(grown < bound, "threads %u: max RSS grew by %ld KiB over 64 MiB (bound %ld KiB)",
+                  n, grown, bound);
+#endif
+}
+END_TEST
+
 /* Over-limit size fields are refused as such, before anything else. */
 START_TEST(test_over_limit_header)
 {
@@ -1153,6 +1236,12 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, test_v3_no_iv_under_aes);
     tcase_add_test(tc, test_empty_chunks_and_olen);
     tcase_add_test(tc, test_chunk_callback_and_stats);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("memory");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_memory_bounded, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
