@@ -291,7 +291,7 @@ static void long_option(struct parser *p, int argc, char **argv, int *i)
     if (d->takes_value) {
         if (eq)
             value = eq + 1;
-        else if (*i + 1 < argc)
+        else if (*i + 1 < argc && argv[*i + 1])
             value = argv[++*i];
         else if (d->id != OPT_KEY) {
             fail(p, "--%s needs a value", d->name);
@@ -325,7 +325,7 @@ static void short_options(struct parser *p, int argc, char **argv, int *i)
         const char *value = NULL;
         if (s[1])
             value = s + 1;
-        else if (*i + 1 < argc)
+        else if (*i + 1 < argc && argv[*i + 1])
             value = argv[++*i];
         else if (d->id != OPT_KEY) {
             fail(p, "-%c (--%s) needs a value", *s, d->name);

@@ -90,4 +90,14 @@ expect_rc 0
 expect_err_empty
 expect_eq "$(cut -d' ' -f1 "$W/sum")" "$BIGSHA" "sha256 after the round trip"
 
+case_ "-v reports progress every 100 MiB and a summary"
+sh_ "head -c 230686720 /dev/zero | xbcrypt -v -a AES256 -f $KEY -t 4 | xbcrypt -d -a AES256 -f $KEY -t 4 | wc -c > n"
+expect_rc 0
+expect_eq "$(tr -d ' ' <"$W/n")" 230686720 "bytes after the round trip"
+expect_err '^xbcrypt: encrypting standard input to standard output, AES256, 4 threads'
+expect_err '^xbcrypt: 100 MiB read'
+expect_err '^xbcrypt: 200 MiB read'
+expect_no_err '300 MiB'
+expect_err '^xbcrypt: encrypted 230686720 bytes into [0-9]+ bytes in 3520 chunks, [0-9.]+ s, [0-9.]+ MB/s'
+
 finish

@@ -1,0 +1,228 @@
+/*
+ * test_parse_args.c - xbc_parse_args() called directly: results, values,
+ * warnings and messages for the spellings the shell tests cannot see
+ * (defaults, limits, argv oddities), with no process in between.
+ */
+#include "xbc_options.h"
+
+#include <check.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ARGS 32
+
+static struct xbc_options opt;
+static char err[512];
+
+/* parse("a", "b", NULL): argv[0] is "xbcrypt". */
+static enum xbc_args_result parse(const char *first, ...)
+{
+    char *argv[MAX_ARGS + 1];
+    int argc = 0;
+    argv[argc++] = (char *)"xbcrypt";
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && argc < MAX_ARGS; a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    return xbc_parse_args(argc, argv, &opt, err, sizeof err);
+}
+
+START_TEST(defaults)
+{
+    ck_assert_int_eq(parse("-a", "AES256", "-f", "k", NULL), XBC_ARGS_RUN);
+    ck_assert(!opt.decrypt);
+    ck_assert(!opt.verbose);
+    ck_assert_ptr_null(opt.input);
+    ck_assert_ptr_null(opt.output);
+    ck_assert_str_eq(opt.key_file, "k");
+    ck_assert_int_eq(opt.algo, XBCRYPT_ALGO_AES256);
+    ck_assert_uint_eq(opt.chunk_size, 65536);
+    ck_assert_uint_eq(opt.read_buffer_size, 10485760);
+    ck_assert_uint_eq(opt.threads, 1);
+    ck_assert_uint_eq(opt.n_warnings, 0);
+}
+END_TEST
+
+START_TEST(sizes)
+{
+    uint64_t v = 0;
+    ck_assert_int_eq(xbc_parse_size("0", &v), 0);
+    ck_assert_uint_eq(v, 0);
+    ck_assert_int_eq(xbc_parse_size("1k", &v), 0);
+    ck_assert_uint_eq(v, 1024);
+    ck_assert_int_eq(xbc_parse_size("3M", &v), 0);
+    ck_assert_uint_eq(v, 3u << 20);
+    ck_assert_int_eq(xbc_parse_size("2g", &v), 0);
+    ck_assert_uint_eq(v, (uint64_t)2 << 30);
+    ck_assert_int_eq(xbc_parse_size("18446744073709551615", &v), 0);
+    ck_assert_uint_eq(v, UINT64_MAX);
+    ck_assert_int_eq(xbc_parse_size("18446744073709551616", &v), -2);
+    ck_assert_int_eq(xbc_parse_size("17179869184G", &v), -2);
+    const char *bad[] = {"", "k", "-1", "+1", " 1", "1 ", "1kk", "1KB", "1T", "0x10", "1.0", NULL};
+    for (int i = 0; bad[i]; i++)
+        ck_assert_msg(xbc_parse_size(bad[i], &v) == -1, "'%s' accepted", bad[i]);
+    ck_assert_int_eq(xbc_parse_size(NULL, &v), -1);
+}
+END_TEST
+
+START_TEST(limits)
+{
+    ck_assert_int_eq(parse("-a", "NONE", "-s", "1023", "-t", "0", "-r", "0", NULL), XBC_ARGS_RUN);
+    ck_assert_uint_eq(opt.chunk_size, 1024);
+    ck_assert_uint_eq(opt.threads, 1);
+    ck_assert_uint_eq(opt.read_buffer_size, 1);
+    ck_assert_uint_eq(opt.n_warnings, 3);
+    ck_assert_ptr_nonnull(strstr(opt.warnings[0], "minimum"));
+
+    ck_assert_int_eq(parse("-a", "NONE", "-s", "2147483615", "-t", "256", NULL), XBC_ARGS_RUN);
+    ck_assert_uint_eq(opt.chunk_size, 2147483615u);
+    ck_assert_uint_eq(opt.threads, 256);
+    ck_assert_int_eq(parse("-a", "NONE", "-s", "2147483616", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "too large"));
+    ck_assert_int_eq(parse("-a", "NONE", "-t", "257", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "256"));
+    ck_assert_int_eq(parse("-a", "NONE", "-r", "1025G", NULL), XBC_ARGS_ERROR);
+    ck_assert_int_eq(parse("-a", "NONE", "-r", "1024G", NULL), XBC_ARGS_RUN);
+}
+END_TEST
+
+START_TEST(spellings)
+{
+    ck_assert_int_eq(parse("--encrypt_algo=aes128", "--encrypt_key_file", "k", "-dv",
+                           "--loose-input=in", "-oout", "--encrypt-threads", "4",
+                           "--read_buffer_size=2k", "--loose_encrypt_chunk_size", "4K", NULL),
+                     XBC_ARGS_RUN);
+    ck_assert_int_eq(opt.algo, XBCRYPT_ALGO_AES128);
+    ck_assert_str_eq(opt.key_file, "k");
+    ck_assert(opt.decrypt && opt.verbose);
+    ck_assert_str_eq(opt.input, "in");
+    ck_assert_str_eq(opt.output, "out");
+    ck_assert_uint_eq(opt.threads, 4);
+    ck_assert_uint_eq(opt.read_buffer_size, 2048);
+    ck_assert_uint_eq(opt.chunk_size, 4096);
+
+    ck_assert_int_eq(parse("-daNONE", "-t4", NULL), XBC_ARGS_RUN);
+    ck_assert(opt.decrypt);
+    ck_assert_int_eq(opt.algo, XBCRYPT_ALGO_NONE);
+    ck_assert_uint_eq(opt.threads, 4);
+
+    /* A value may start with '-' when it is separated. */
+    ck_assert_int_eq(parse("-a", "NONE", "-o", "-d", NULL), XBC_ARGS_RUN);
+    ck_assert_str_eq(opt.output, "-d");
+    ck_assert(!opt.decrypt);
+}
+END_TEST
+
+START_TEST(results)
+{
+    ck_assert_int_eq(parse(NULL), XBC_ARGS_NO_ALGO);
+    ck_assert_ptr_nonnull(opt.hint);
+    ck_assert_int_eq(parse("-?", NULL), XBC_ARGS_HELP);
+    ck_assert_int_eq(parse("-V", NULL), XBC_ARGS_VERSION);
+    ck_assert_int_eq(parse("--loose-version", NULL), XBC_ARGS_VERSION);
+    ck_assert_int_eq(parse("-a", "AES256", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "encrypt-key-file"));
+    ck_assert_int_eq(parse("-a", "NONE", "--", NULL), XBC_ARGS_RUN);
+    ck_assert_int_eq(parse("-a", "NONE", "-", NULL), XBC_ARGS_ERROR);
+    ck_assert_int_eq(parse("-a", "NONE", "--loose-nope", NULL), XBC_ARGS_RUN);
+    ck_assert_uint_eq(opt.n_warnings, 1);
+    ck_assert_str_eq(opt.warnings[0], "ignoring unknown option '--loose-nope'");
+    ck_assert_int_eq(parse("-a", "NONE", "--nope", NULL), XBC_ARGS_ERROR);
+    ck_assert_str_eq(err, "unknown option '--nope'");
+    ck_assert_int_eq(parse("-a", "NONE", "--decrypt=yes", NULL), XBC_ARGS_ERROR);
+    ck_assert_int_eq(parse("-a", NULL), XBC_ARGS_ERROR);
+    ck_assert_int_eq(parse("-a", "NONE", "-f", NULL), XBC_ARGS_ERROR);
+    ck_assert_int_eq(parse("-a", "NONE", "-i", "", NULL), XBC_ARGS_ERROR);
+}
+END_TEST
+
+START_TEST(key_refused)
+{
+    const char *secret = "TopSecretValue";
+    ck_assert_int_eq(parse("-ddk", secret, NULL), XBC_ARGS_KEY_REFUSED);
+    ck_assert_ptr_null(strstr(err, secret));
+    ck_assert_ptr_nonnull(strstr(opt.hint, "--encrypt-key-file"));
+    ck_assert_ptr_nonnull(strstr(opt.hint, "openssl rand -out KEYFILE 32"));
+    ck_assert_int_eq(parse("--nope", "-s", "x", "--loose_encrypt_key", secret, NULL),
+                     XBC_ARGS_KEY_REFUSED);
+    ck_assert_ptr_null(strstr(err, secret));
+    ck_assert_int_eq(parse("-k", NULL), XBC_ARGS_KEY_REFUSED);
+    ck_assert_int_eq(parse("--encrypt-key", NULL), XBC_ARGS_KEY_REFUSED);
+    /* Not a key option: -k as the value of another one. */
+    ck_assert_int_eq(parse("-a", "NONE", "-i", "-k", NULL), XBC_ARGS_RUN);
+    ck_assert_str_eq(opt.input, "-k");
+}
+END_TEST
+
+START_TEST(no_value_echoed)
+{
+    const char *secret = "TopSecretValue";
+    ck_assert_int_eq(parse("-a", secret, NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_null(strstr(err, secret));
+    ck_assert_int_eq(parse("-a", "NONE", "-s", secret, NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_null(strstr(err, secret));
+    ck_assert_int_eq(parse("-a", "NONE", "--encrypt-kee=TopSecretValue", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_null(strstr(err, secret));
+    ck_assert_int_eq(parse("-a", "NONE", secret, NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_null(strstr(err, secret));
+    ck_assert_int_eq(parse("-a", "NONE", "--decrypt=TopSecretValue", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_null(strstr(err, secret));
+    /* A very long option name is cut, and its value never shown. */
+    ck_assert_int_eq(parse("-a", "NONE",
+                           "--aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa="
+                           "TopSecretValue",
+                           NULL),
+                     XBC_ARGS_ERROR);
+    ck_assert_ptr_null(strstr(err, secret));
+}
+END_TEST
+
+START_TEST(warnings_bounded)
+{
+    char *argv[40];
+    int argc = 0;
+    argv[argc++] = (char *)"xbcrypt";
+    argv[argc++] = (char *)"-aNONE";
+    while (argc < 39)
+        argv[argc++] = (char *)"--loose-unknown";
+    argv[argc] = NULL;
+    ck_assert_int_eq(xbc_parse_args(argc, argv, &opt, err, sizeof err), XBC_ARGS_RUN);
+    ck_assert_uint_eq(opt.n_warnings, XBC_WARNINGS_MAX);
+}
+END_TEST
+
+START_TEST(odd_argv)
+{
+    /* argc larger than the NULL-terminated array: stops at NULL. */
+    char *argv[] = {(char *)"xbcrypt", (char *)"-aNONE", (char *)"-o", NULL};
+    ck_assert_int_eq(xbc_parse_args(5, argv, &opt, err, sizeof err), XBC_ARGS_ERROR);
+    ck_assert_int_eq(xbc_parse_args(0, argv, &opt, NULL, 0), XBC_ARGS_NO_ALGO);
+    ck_assert_int_eq(xbc_parse_args(2, argv, &opt, NULL, 0), XBC_ARGS_RUN);
+    ck_assert_str_eq(xbc_algo_name(XBCRYPT_ALGO_AES192), "AES192");
+    ck_assert_str_eq(xbc_algo_name((xbcrypt_algo)9), "?");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cli_parse_args");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, defaults);
+    tcase_add_test(tc, sizes);
+    tcase_add_test(tc, limits);
+    tcase_add_test(tc, spellings);
+    tcase_add_test(tc, results);
+    tcase_add_test(tc, key_refused);
+    tcase_add_test(tc, no_value_echoed);
+    tcase_add_test(tc, warnings_bounded);
+    tcase_add_test(tc, odd_argv);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
