@@ -261,23 +261,34 @@ static void stream_free(struct stream *s)
 }
 
 /* What to suggest after an engine error. */
-static void engine_hint(xbcrypt_status st, const xbcrypt_stats *stats)
+static void engine_hint(xbcrypt_status st, const xbcrypt_stats *stats, xbcrypt_algo algo)
 {
     switch (st) {
     case XBCRYPT_E_WRONG_KEY:
-        hint("check that --encrypt-key-file holds the key the data was encrypted with");
+        if (algo == XBCRYPT_ALGO_NONE)
+            hint("the data looks encrypted: pass the --encrypt-algo and --encrypt-key-file it "
+                 "was made with");
+        else
+            hint("check that --encrypt-key-file holds the key the data was encrypted with; if "
+                 "it does, that chunk is damaged");
         break;
     case XBCRYPT_E_MAGIC:
-        if (stats->chunks == 0)
+        if (stats->chunks == 0) {
             hint("the input is not an xbcrypt stream: not encrypted, or already decrypted?");
-        break;
-    case XBCRYPT_E_TRUNCATED:
-        hint("the input is incomplete: was a copy or the backup interrupted?");
-        break;
+            break;
+        }
+        /* fall through */
     case XBCRYPT_E_CRC:
     case XBCRYPT_E_HASH:
     case XBCRYPT_E_LIMIT:
-        hint("the input is damaged at that point; the chunks before it were verified");
+        if (stats->chunks == 0)
+            hint("the input is damaged there");
+        else
+            hint("the input is damaged there; the %" PRIu64 " chunk%s before it verified",
+                 stats->chunks, stats->chunks == 1 ? "" : "s");
+        break;
+    case XBCRYPT_E_TRUNCATED:
+        hint("the input is incomplete: was a copy or the backup interrupted?");
         break;
     default:
         break;
@@ -394,7 +405,7 @@ static int run(const struct xbc_options *o)
             error("%s: %s", o->input, stream_message(&s));
         else
             error("%s", stream_message(&s));
-        engine_hint(st, &stats);
+        engine_hint(st, &stats, o->algo);
     } else if (xbc_output_commit(&out, err, sizeof err) != 0) {
         error("%s", err);
     } else {
