@@ -1,0 +1,214 @@
+/*
+ * fuzz_options.c - the CLI option parser, xbc_parse_args(), on any argv.
+ *
+ * The input is split on NUL bytes into arguments (at most 200); argv[0] is
+ * "xbcrypt".  Each argument lives in its own allocation of exactly its
+ * length + 1, so a read past its NUL is a sanitizer report; a leak is one
+ * too (LeakSanitizer runs with libFuzzer and with the ASan replay build).
+ *
+ * Invariants (abort() when one fails):
+ *  - the result is one of enum xbc_args_result, and the same whatever
+ *    error buffer is given (none, a short one, a long one); a short buffer
+ *    gets a NUL-terminated prefix of the long one's message;
+ *  - argv is not modified;
+ *  - an error result has a message and a hint; help, version and run have
+ *    no message; every warning is NUL-terminated, at most XBC_WARNINGS_MAX;
+ *  - a run result is complete and in range: an algorithm (and a key file
+ *    unless it is NONE), sizes and threads within their documented limits,
+ *    and input / output / key file either NULL or pointing into argv;
+ *  - no option value is quoted in a message: a value holding '@' (as a key
+ *    might) never appears in the error or in any warning;
+ *  - xbc_parse_size() agrees with an independent reading of every argument.
+ */
+#include "fuzz_harness.h"
+#include "xbc_options.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(cond)          \
+    do {                     \
+        if (!(cond))         \
+            abort();         \
+    } while (0)
+
+#define MAX_ARGS 200
+#define ERR_LONG 1024
+
+/* An independent reading of a size: decimal digits and one optional K, M
+ * or G (any case, powers of 1024); -1 malformed, -2 beyond 64 bits. */
+static int size_oracle(const char *s, uint64_t *value)
+{
+    size_t i = 0;
+    uint64_t v = 0;
+    bool overflow = false;
+    while (s[i] >= '0' && s[i] <= '9') {
+        const uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > UINT64_MAX / 10 || v * 10 > UINT64_MAX - d)
+            overflow = true;
+        else
+            v = v * 10 + d;
+        i++;
+    }
+    if (i == 0)
+        return -1;
+    unsigned shift = 0;
+    if (s[i] == 'k' || s[i] == 'K')
+        shift = 10;
+    else if (s[i] == 'm' || s[i] == 'M')
+        shift = 20;
+    else if (s[i] == 'g' || s[i] == 'G')
+        shift = 30;
+    if (shift)
+        i++;
+    if (s[i] != '\0')
+        return -1;
+    if (overflow || (shift && v > UINT64_MAX >> shift))
+        return -2;
+    *value = v << shift;
+    return 0;
+}
+
+static bool points_into(const char *p, char **argv, int argc)
+{
+    for (int i = 1; i < argc; i++) {
+        const size_t len = strlen(argv[i]);
+        if (p >= argv[i] && p <= argv[i] + len)
+            return true;
+    }
+    return false;
+}
+
+/* The part of argument `a` that is an option's value or an operand and
+ * holds '@': from the '@' on, when at least 4 bytes long; else NULL. */
+static const char *secret_in(const char *a)
+{
+    const char *at = strchr(a, '@');
+    if (!at || strlen(at) < 4)
+        return NULL;
+    if (a[0] == '-' && a[1] == '-') {
+        const char *eq = strchr(a, '=');
+        return eq && eq < at ? at : NULL; /* '@' in a name may be quoted */
+    }
+    if (a[0] == '-')
+        return at - a >= 2 ? at : NULL; /* "-x@..." reports at most "-@" */
+    return at;
+}
+
+static void check_secrets(char **argv, int argc, const char *err, const struct xbc_options *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *secret = secret_in(argv[i]);
+        if (!secret)
+            continue;
+        CHECK(strstr(err, secret) == NULL);
+        for (unsigned w = 0; w < o->n_warnings; w++)
+            CHECK(strstr(o->warnings[w], secret) == NULL);
+    }
+}
+
+static void check_run(const struct xbc_options *o, char **argv, int argc)
+{
+    CHECK(o->algo_given);
+    CHECK((int)o->algo >= XBCRYPT_ALGO_NONE && (int)o->algo <= XBCRYPT_ALGO_AES256);
+    CHECK(o->algo == XBCRYPT_ALGO_NONE || o->key_file != NULL);
+    const char *paths[3] = {o->input, o->output, o->key_file};
+    for (int k = 0; k < 3; k++)
+        if (paths[k])
+            CHECK(paths[k][0] != '\0' && points_into(paths[k], argv, argc));
+    CHECK(o->chunk_size >= XBCRYPT_CHUNK_SIZE_MIN && o->chunk_size <= XBCRYPT_CHUNK_SIZE_MAX);
+    CHECK(o->threads >= 1 && o->threads <= XBC_THREADS_MAX);
+    CHECK(o->read_buffer_size >= 1 && o->read_buffer_size <= XBC_READ_BUFFER_MAX);
+}
+
+static void free_args(char **argv, int argc)
+{
+    for (int i = 1; i < argc; i++)
+        free(argv[i]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static char prog[] = "xbcrypt";
+    char *argv[MAX_ARGS + 2];
+    char *copy[MAX_ARGS + 2];
+    int argc = 1;
+    argv[0] = prog;
+    copy[0] = prog;
+    size_t start = 0;
+    for (size_t i = 0; size > 0 && i <= size && argc <= MAX_ARGS; i++) {
+        if (i < size && data[i] != 0)
+            continue;
+        if (i == size && start == size)
+            break; /* a final NUL ends the last argument; it starts none */
+        const size_t len = i - start;
+        argv[argc] = malloc(len + 1);
+        copy[argc] = malloc(len + 1);
+        CHECK(argv[argc] && copy[argc]);
+        memcpy(argv[argc], data + start, len);
+        argv[argc][len] = '\0';
+        memcpy(copy[argc], argv[argc], len + 1);
+        argc++;
+        start = i + 1;
+    }
+    argv[argc] = NULL;
+    copy[argc] = NULL;
+
+    /* The parse with a roomy error buffer. */
+    char *err = malloc(ERR_LONG);
+    CHECK(err);
+    memset(err, 'x', ERR_LONG);
+    struct xbc_options o;
+    const enum xbc_args_result r = xbc_parse_args(argc, argv, &o, err, ERR_LONG);
+    CHECK(r >= XBC_ARGS_RUN && r <= XBC_ARGS_NO_ALGO);
+    CHECK(memchr(err, '\0', ERR_LONG) != NULL);
+    const size_t errlen = strlen(err);
+    CHECK(o.n_warnings <= XBC_WARNINGS_MAX);
+    for (unsigned w = 0; w < o.n_warnings; w++)
+        CHECK(memchr(o.warnings[w], '\0', XBC_MESSAGE_MAX) != NULL && o.warnings[w][0] != '\0');
+    if (r == XBC_ARGS_ERROR || r == XBC_ARGS_KEY_REFUSED || r == XBC_ARGS_NO_ALGO)
+        CHECK(errlen > 0 && o.hint != NULL && o.hint[0] != '\0');
+    else
+        CHECK(errlen == 0);
+    if (r == XBC_ARGS_RUN)
+        check_run(&o, argv, argc);
+    check_secrets(argv, argc, err, &o);
+
+    /* argv is left as it was. */
+    for (int i = 1; i < argc; i++)
+        CHECK(strcmp(argv[i], copy[i]) == 0);
+
+    /* The same parse with no buffer, or a short one: same answer. */
+    const size_t small = size % 5 == 0 ? 0 : 1 + size % 40;
+    char *err2 = small ? malloc(small) : NULL;
+    CHECK(!small || err2);
+    struct xbc_options o2;
+    const enum xbc_args_result r2 = xbc_parse_args(argc, argv, &o2, err2, small);
+    CHECK(r2 == r);
+    CHECK(o2.decrypt == o.decrypt && o2.algo == o.algo && o2.algo_given == o.algo_given &&
+          o2.input == o.input && o2.output == o.output && o2.key_file == o.key_file &&
+          o2.chunk_size == o.chunk_size && o2.threads == o.threads &&
+          o2.read_buffer_size == o.read_buffer_size && o2.n_warnings == o.n_warnings);
+    if (small) {
+        const size_t len2 = strlen(err2);
+        CHECK(len2 < small && len2 <= errlen && memcmp(err2, err, len2) == 0);
+    }
+    free(err2);
+    free(err);
+
+    /* The size reader against its description. */
+    for (int i = 1; i < argc; i++) {
+        uint64_t got = 0, want = 0;
+        const int rc = xbc_parse_size(argv[i], &got);
+        CHECK(rc == size_oracle(argv[i], &want));
+        if (rc == 0)
+            CHECK(got == want);
+    }
+    for (int a = 0; a <= 5; a++)
+        CHECK(xbc_algo_name((xbcrypt_algo)a) != NULL);
+
+    free_args(argv, argc);
+    free_args(copy, argc);
+    return 0;
+}
