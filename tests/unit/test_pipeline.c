@@ -358,7 +358,6 @@ START_TEST(test_worker_failure)
         assert_bytes_eq(out.data, out.len, p, (size_t)k * CS, "plaintext before the bad chunk");
         ck_assert_msg(strstr(r.msg, where) != NULL, "message \"%s\" lacks \"%s\"", r.msg, where);
         ck_assert_uint_eq(r.stats.chunks, k);
-        /* The failure is sticky. */
         sink_free(&out);
     }
     sink_free(&good);

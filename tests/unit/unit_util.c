@@ -1,6 +1,8 @@
 /* unit_util.c - shared helpers of the unit tests; see unit_util.h. */
 #include "unit_util.h"
 
+#include "crypto/xb_crypto.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -112,8 +114,6 @@ bool unhex(const char *hex, uint8_t *out, size_t n)
 }
 
 /* The engine's own SHA-256 (tested against FIPS 180-2 in test_crypto). */
-#include "crypto/xb_crypto.h"
-
 void sha256_hex(const void *buf, size_t len, char out[65])
 {
     uint8_t d[XB_SHA256_SIZE];
