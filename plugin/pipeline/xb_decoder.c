@@ -168,8 +168,10 @@ static bool retire_one(void *owner, bool wait)
                 xb_stream_chunk_info(job, &info);
                 st->s.on_chunk(st->s.chunk_opaque, &info);
             }
-            if (xb_stream_emit(st, job->buf + job->out_off, job->out_len, job->index,
-                               job->offset) == XBCRYPT_OK) {
+            /* An empty chunk (version 1 or 2, elen 0) never got a buffer:
+             * NULL + 0 is undefined in C, so do not form the pointer. */
+            const uint8_t *out = job->out_len ? job->buf + job->out_off : NULL;
+            if (xb_stream_emit(st, out, job->out_len, job->index, job->offset) == XBCRYPT_OK) {
                 st->stats.chunks++;
                 st->stats.plaintext_bytes += job->out_len;
                 st->stats.encrypted_bytes += xb_header_size(job->hdr.version) + job->hdr.ivlen +
