@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Enough secure memory for a few dozen cipher handles and keys. */
-#define XB_SECMEM_BYTES (256u * 1024u)
+/* Secure memory: a cipher handle takes about 2 KiB of it, so this holds
+ * the handles of an encoder and a decoder (a --rekey) at the 256-thread
+ * maximum, with the keys; the pool grows by as much again if a host needs
+ * more. */
+#define XB_SECMEM_BYTES (1u << 20)
 
 struct xb_cipher {
     gcry_cipher_hd_t hd;
@@ -37,6 +40,7 @@ static void init_gcrypt(void)
         snprintf(init_detail, sizeof init_detail, "libgcrypt secure memory: %s", gcry_strerror(err));
         return;
     }
+    gcry_control(GCRYCTL_AUTO_EXPAND_SECMEM, XB_SECMEM_BYTES);
     gcry_control(GCRYCTL_RESUME_SECMEM_WARN);
     gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
     init_status = XBCRYPT_OK;
@@ -71,14 +75,19 @@ xbcrypt_status xb_cipher_open(xb_cipher **out, const uint8_t *key, size_t key_le
         return XBCRYPT_E_KEY;
     }
     xb_cipher *c = gcry_calloc_secure(1, sizeof *c);
-    if (!c)
-        return XBCRYPT_E_NOMEM;
-    gpg_error_t err = gcry_cipher_open(&c->hd, algo, GCRY_CIPHER_MODE_CTR, GCRY_CIPHER_SECURE);
+    gpg_error_t err = c ? gcry_cipher_open(&c->hd, algo, GCRY_CIPHER_MODE_CTR, GCRY_CIPHER_SECURE)
+                        : gpg_error_from_syserror();
     if (!err)
         err = gcry_cipher_setkey(c->hd, key, key_len);
     if (err) {
-        if (msg && msg_size)
+        if (msg && msg_size && gpg_err_code(err) == GPG_ERR_ENOMEM)
+            snprintf(msg, msg_size,
+                     "out of secure memory for the AES key schedule (libgcrypt's locked pool); "
+                     "use fewer threads");
+        else if (msg && msg_size)
             snprintf(msg, msg_size, "cannot set up AES-CTR: %s", gcry_strerror(err));
+        if (!c)
+            return XBCRYPT_E_NOMEM;
         xb_cipher_close(c);
         return XBCRYPT_E_CRYPTO;
     }

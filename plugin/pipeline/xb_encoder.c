@@ -153,15 +153,27 @@ static bool retire_one(void *owner, bool wait)
     return true;
 }
 
+/* Writes every chunk already submitted (a failure found by the producer
+ * comes after them in stream order), so what leaves is always the whole
+ * chunks before the fault, however the workers were timed. */
+static void drain(struct xbcrypt_encoder *enc)
+{
+    while (retire_one(enc, true))
+        ;
+}
+
 static xbcrypt_status submit_current(struct xbcrypt_encoder *enc)
 {
     xb_stream *st = &enc->st;
     xb_job *job = enc->cur;
     job->index = enc->next_index;
     if (st->s.iv_source) {
-        if (st->s.iv_source(st->s.iv_opaque, job->index, job->iv) != 0)
-            return xb_stream_fail(st, XBCRYPT_E_ARG, "the IV source failed for chunk %llu",
+        if (st->s.iv_source(st->s.iv_opaque, job->index, job->iv) != 0) {
+            enc->cur = NULL;
+            drain(enc);
+            return xb_stream_fail(st, XBCRYPT_E_CRYPTO, "the IV source failed for chunk %llu",
                                   (unsigned long long)job->index);
+        }
     } else {
         xb_nonce(job->iv, sizeof job->iv);
     }
@@ -208,8 +220,11 @@ xbcrypt_status xb_encoder_commit(xbcrypt_encoder *enc, size_t n)
         return rc;
     if (n == 0)
         return XBCRYPT_OK;
-    if (!enc->cur || n > enc->chunk_limit - enc->cur->len)
+    if (!enc->cur || n > enc->chunk_limit - enc->cur->len) {
+        enc->cur = NULL;
+        drain(enc);
         return xb_stream_fail(st, XBCRYPT_E_ARG, "commit of %zu bytes exceeds the buffer given", n);
+    }
     enc->cur->len += n;
     enc->piece_pos += n;
     st->stats.bytes_in += n;
@@ -253,8 +268,7 @@ xbcrypt_status xb_encoder_finish(xbcrypt_encoder *enc)
     if (enc->cur && enc->cur->len > 0)
         submit_current(enc);
     enc->cur = NULL;
-    while (retire_one(enc, true))
-        ;
+    drain(enc);
     st->finished = true;
     return st->status;
 }

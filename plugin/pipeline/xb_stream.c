@@ -68,7 +68,8 @@ xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_
         if (rc == XBCRYPT_OK && need_cipher)
             rc = xb_cipher_open(&st->workers[i].cipher, s->key->bytes, s->key->len, msg, msg_size);
         if (rc != XBCRYPT_OK) {
-            say(msg, msg_size, "cannot set up the cipher or digests");
+            if (!st->workers[i].digest)
+                say(msg, msg_size, "cannot set up SHA-256 and CRC-32");
             xb_stream_destroy(st);
             return rc;
         }
