@@ -1,0 +1,574 @@
+/* xb_envelope.c - the public-key envelope over GPGME; see xb_envelope.h. */
+#include "envelope/xb_envelope.h"
+
+#include "crypto/xb_crypto.h"
+#include "key/xb_key.h"
+#include "xb_engine.h"
+
+#include <errno.h>
+#include <gpgme.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Room for the longest fingerprint (v5: 64 hex digits) and a NUL. */
+#define FPR_MAX 65
+
+__attribute__((format(printf, 3, 4))) static void say(char *msg, size_t msg_size,
+                                                      const char *fmt, ...)
+{
+    if (!msg || !msg_size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, msg_size, fmt, ap);
+    va_end(ap);
+}
+
+static void clear_msg(char *msg, size_t msg_size)
+{
+    if (msg && msg_size)
+        msg[0] = '\0';
+}
+
+/* GPGME's description of an error, in a caller buffer (thread-safe). */
+static const char *gpg_text(gpgme_error_t err, char *buf, size_t len)
+{
+    if (gpgme_strerror_r(err, buf, len) != 0)
+        snprintf(buf, len, "GPGME error %u", (unsigned)gpgme_err_code(err));
+    return buf;
+}
+
+/* ---- once per process ---------------------------------------------------- */
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static bool init_ok;             /* written once, inside init_once */
+static gpgme_error_t init_error; /* likewise: why gpg cannot be used */
+static bool init_version_low;    /* likewise: the GPGME library is too old */
+
+/* gpgme_check_version() must run before any other GPGME call; it also
+ * initialises GPGME's own subsystems.  The locale is left alone: nothing
+ * here needs pinentry to be told the locale, and a library must not change
+ * the process's. */
+static void init_gpgme(void)
+{
+    if (!gpgme_check_version(GPGME_VERSION)) {
+        init_version_low = true;
+        return;
+    }
+    init_error = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+    init_ok = init_error == 0;
+}
+
+static xbcrypt_status start(gpgme_ctx_t *ctx, char *msg, size_t msg_size)
+{
+    *ctx = NULL;
+    xbcrypt_status st = xb_crypto_init(msg, msg_size);
+    if (st != XBCRYPT_OK)
+        return st;
+    if (pthread_once(&init_once, init_gpgme) != 0) {
+        say(msg, msg_size, "cannot initialise GPGME");
+        return XBCRYPT_E_CRYPTO;
+    }
+    char why[128];
+    if (init_version_low) {
+        say(msg, msg_size, "the GPGME library is older than %s, the version this engine was "
+                           "built with",
+            GPGME_VERSION);
+        return XBCRYPT_E_UNSUPPORTED;
+    }
+    if (!init_ok) {
+        say(msg, msg_size, "GPGME cannot use gpg (OpenPGP): %s; is gnupg installed?",
+            gpg_text(init_error, why, sizeof why));
+        return XBCRYPT_E_UNSUPPORTED;
+    }
+    gpgme_error_t err = gpgme_new(ctx);
+    if (!err)
+        err = gpgme_set_protocol(*ctx, GPGME_PROTOCOL_OpenPGP);
+    if (err) {
+        say(msg, msg_size, "cannot start GPGME: %s", gpg_text(err, why, sizeof why));
+        gpgme_release(*ctx);
+        *ctx = NULL;
+        return gpgme_err_code(err) == GPG_ERR_ENOMEM ? XBCRYPT_E_NOMEM : XBCRYPT_E_CRYPTO;
+    }
+    gpgme_set_armor(*ctx, 1);
+    return XBCRYPT_OK;
+}
+
+/* ---- recipients ---------------------------------------------------------- */
+
+/*
+ * Copies a fingerprint into out[FPR_MAX] in upper case, without a "0x"
+ * prefix.  Only 40 (v4) or 64 (v5) hex digits are a full fingerprint.
+ */
+static bool normalise_fpr(const char *in, char out[FPR_MAX])
+{
+    if (in[0] == '0' && (in[1] == 'x' || in[1] == 'X'))
+        in += 2;
+    size_t n = 0;
+    for (; in[n]; n++) {
+        char c = in[n];
+        if (n >= FPR_MAX - 1)
+            return false;
+        if (c >= '0' && c <= '9')
+            out[n] = c;
+        else if (c >= 'a' && c <= 'f')
+            out[n] = (char)(c - 'a' + 'A');
+        else if (c >= 'A' && c <= 'F')
+            out[n] = c;
+        else
+            return false;
+    }
+    out[n] = '\0';
+    return n == 40 || n == 64;
+}
+
+static bool usable_subkey(gpgme_subkey_t sk)
+{
+    return sk->can_encrypt && !sk->revoked && !sk->expired && !sk->disabled && !sk->invalid;
+}
+
+/*
+ * Looks up one recipient and checks it can be encrypted to.  On success
+ * *out holds a reference (gpgme_key_unref it).
+ */
+static xbcrypt_status get_recipient(gpgme_ctx_t ctx, const char *given, gpgme_key_t *out,
+                                    char *msg, size_t msg_size)
+{
+    *out = NULL;
+    char fpr[FPR_MAX];
+    if (!given || !normalise_fpr(given, fpr)) {
+        /* Not quoted: only a fingerprint is printed back, and this is not
+         * one (it may be an address, or something typed by mistake). */
+        say(msg, msg_size,
+            "a recipient must be named by its full fingerprint (40 or 64 hex digits, as gpg "
+            "--list-keys --with-colons shows on its fpr line), not a key ID, an address or "
+            "a name");
+        return XBCRYPT_E_ARG;
+    }
+
+    char why[128];
+    gpgme_key_t key = NULL;
+    gpgme_error_t err = gpgme_get_key(ctx, fpr, &key, 0);
+    if (gpgme_err_code(err) == GPG_ERR_EOF || (!err && !key)) {
+        say(msg, msg_size, "recipient %s: no such public key in the keyring", fpr);
+        return XBCRYPT_E_KEY;
+    }
+    if (gpgme_err_code(err) == GPG_ERR_AMBIGUOUS_NAME) {
+        say(msg, msg_size, "recipient %s: more than one key has this fingerprint", fpr);
+        return XBCRYPT_E_KEY;
+    }
+    if (err) {
+        say(msg, msg_size, "recipient %s: cannot read the key: %s", fpr,
+            gpg_text(err, why, sizeof why));
+        return gpgme_err_code(err) == GPG_ERR_ENOMEM ? XBCRYPT_E_NOMEM : XBCRYPT_E_CRYPTO;
+    }
+
+    /* A fingerprint search also matches subkeys: accept the primary key's
+     * fingerprint or one of its subkeys', nothing looser. */
+    bool named = key->fpr && strcasecmp(key->fpr, fpr) == 0;
+    bool any_usable = false;
+    for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next) {
+        if (sk->fpr && strcasecmp(sk->fpr, fpr) == 0)
+            named = true;
+        if (usable_subkey(sk))
+            any_usable = true;
+    }
+    const char *problem = NULL;
+    if (!named || key->protocol != GPGME_PROTOCOL_OpenPGP)
+        problem = "the keyring returned a different key for this fingerprint";
+    else if (key->revoked)
+        problem = "the key is revoked";
+    else if (key->expired)
+        problem = "the key has expired";
+    else if (key->disabled)
+        problem = "the key is disabled";
+    else if (key->invalid)
+        problem = "the key is invalid";
+    else if (!key->can_encrypt || !any_usable)
+        problem = "the key has no usable encryption subkey (a signing-only key, or its "
+                  "encryption subkeys are revoked or expired)";
+    if (problem) {
+        say(msg, msg_size, "recipient %s: %s", fpr, problem);
+        gpgme_key_unref(key);
+        return XBCRYPT_E_KEY;
+    }
+    *out = key;
+    return XBCRYPT_OK;
+}
+
+static void unref_keys(gpgme_key_t *keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (keys[i])
+            gpgme_key_unref(keys[i]);
+}
+
+/* Looks up every recipient into keys[0..n-1] and NULL-terminates the array
+ * (n + 1 slots).  On failure nothing is left referenced. */
+static xbcrypt_status get_recipients(gpgme_ctx_t ctx, const char *const *fprs, size_t n,
+                                     gpgme_key_t *keys, char *msg, size_t msg_size)
+{
+    for (size_t i = 0; i <= n; i++)
+        keys[i] = NULL;
+    for (size_t i = 0; i < n; i++) {
+        xbcrypt_status st = get_recipient(ctx, fprs[i], &keys[i], msg, msg_size);
+        if (st != XBCRYPT_OK) {
+            unref_keys(keys, i);
+            for (size_t j = 0; j < i; j++)
+                keys[j] = NULL;
+            return st;
+        }
+    }
+    return XBCRYPT_OK;
+}
+
+static xbcrypt_status check_list(const char *const *fprs, size_t n, char *msg, size_t msg_size)
+{
+    if (!fprs || n == 0) {
+        say(msg, msg_size, "at least one recipient is needed");
+        return XBCRYPT_E_ARG;
+    }
+    if (n > XB_ENVELOPE_RECIPIENTS_MAX) {
+        say(msg, msg_size, "at most %u recipients are accepted", XB_ENVELOPE_RECIPIENTS_MAX);
+        return XBCRYPT_E_ARG;
+    }
+    return XBCRYPT_OK;
+}
+
+xbcrypt_status xb_envelope_check_recipients(const char *const *fprs, size_t n_fprs, char *msg,
+                                            size_t msg_size)
+{
+    clear_msg(msg, msg_size);
+    xbcrypt_status st = check_list(fprs, n_fprs, msg, msg_size);
+    if (st != XBCRYPT_OK)
+        return st;
+    gpgme_ctx_t ctx;
+    if ((st = start(&ctx, msg, msg_size)) != XBCRYPT_OK)
+        return st;
+    gpgme_key_t keys[XB_ENVELOPE_RECIPIENTS_MAX + 1];
+    st = get_recipients(ctx, fprs, n_fprs, keys, msg, msg_size);
+    unref_keys(keys, n_fprs);
+    gpgme_release(ctx);
+    return st;
+}
+
+/* ---- wrapping ------------------------------------------------------------ */
+
+/* Marks a data object sensitive: GPGME then wipes its internal buffers
+ * before freeing them. */
+static gpgme_error_t sensitive(gpgme_data_t d)
+{
+    return gpgme_data_set_flag(d, "sensitive", "1");
+}
+
+/*
+ * Encrypts key->bytes to the NULL-terminated `keys`.  GPGME reads the key
+ * from its secure buffer in place (no copy is made here).
+ */
+static xbcrypt_status encrypt_to(gpgme_ctx_t ctx, gpgme_key_t *keys, const xbcrypt_key *key,
+                                 void **out, size_t *out_len, char *msg, size_t msg_size)
+{
+    char why[128];
+    gpgme_data_t plain = NULL, cipher = NULL;
+    gpgme_error_t err = gpgme_data_new_from_mem(&plain, (const char *)key->bytes, key->len, 0);
+    if (!err)
+        err = sensitive(plain);
+    if (!err)
+        err = gpgme_data_new(&cipher);
+    if (err) {
+        say(msg, msg_size, "cannot set up GPGME data: %s", gpg_text(err, why, sizeof why));
+        gpgme_data_release(plain);
+        gpgme_data_release(cipher);
+        return gpgme_err_code(err) == GPG_ERR_ENOMEM ? XBCRYPT_E_NOMEM : XBCRYPT_E_CRYPTO;
+    }
+
+    /* ALWAYS_TRUST: every key was named by its full fingerprint and checked
+     * above, so the caller has chosen it exactly; the web of trust has
+     * nothing to add.  NO_ENCRYPT_TO: a gpg.conf "encrypt-to" must not add a
+     * recipient the caller did not name (a rewrap would not take it away).
+     * NO_COMPRESS: 32 random bytes do not compress. */
+    err = gpgme_op_encrypt(ctx, keys,
+                           GPGME_ENCRYPT_ALWAYS_TRUST | GPGME_ENCRYPT_NO_ENCRYPT_TO |
+                               GPGME_ENCRYPT_NO_COMPRESS,
+                           plain, cipher);
+    gpgme_encrypt_result_t res = gpgme_op_encrypt_result(ctx);
+    if (res && res->invalid_recipients) {
+        gpgme_invalid_key_t bad = res->invalid_recipients;
+        say(msg, msg_size, "recipient %s: gpg refused the key: %s",
+            bad->fpr ? bad->fpr : "(unknown)", gpg_text(bad->reason, why, sizeof why));
+        gpgme_data_release(plain);
+        gpgme_data_release(cipher);
+        return XBCRYPT_E_KEY;
+    }
+    gpgme_data_release(plain);
+    if (err) {
+        say(msg, msg_size, "gpg could not encrypt the data key: %s",
+            gpg_text(err, why, sizeof why));
+        gpgme_data_release(cipher);
+        return XBCRYPT_E_CRYPTO;
+    }
+    size_t len = 0;
+    char *mem = gpgme_data_release_and_get_mem(cipher, &len);
+    if (!mem || len == 0) {
+        gpgme_free(mem);
+        say(msg, msg_size, "gpg produced no wrapped key");
+        return XBCRYPT_E_CRYPTO;
+    }
+    *out = mem;
+    *out_len = len;
+    return XBCRYPT_OK;
+}
+
+static xbcrypt_status fresh_key(xbcrypt_key **out, char *msg, size_t msg_size)
+{
+    *out = NULL;
+    uint8_t *buf = xb_secure_alloc(XB_ENVELOPE_KEY_SIZE);
+    if (!buf) {
+        say(msg, msg_size, "out of secure memory for the data key");
+        return XBCRYPT_E_NOMEM;
+    }
+    xb_random_key(buf, XB_ENVELOPE_KEY_SIZE);
+    xbcrypt_status st = xb_key_from_bytes(buf, XB_ENVELOPE_KEY_SIZE, out, msg, msg_size);
+    xb_secure_free(buf, XB_ENVELOPE_KEY_SIZE);
+    return st;
+}
+
+xbcrypt_status xb_envelope_wrap(const char *const *fprs, size_t n_fprs, void **wrapped,
+                                size_t *wrapped_len, xbcrypt_key **key, char *msg,
+                                size_t msg_size)
+{
+    clear_msg(msg, msg_size);
+    if (wrapped)
+        *wrapped = NULL;
+    if (wrapped_len)
+        *wrapped_len = 0;
+    if (key)
+        *key = NULL;
+    if (!wrapped || !wrapped_len || !key) {
+        say(msg, msg_size, "wrap: wrapped, wrapped_len and key must not be NULL");
+        return XBCRYPT_E_ARG;
+    }
+    xbcrypt_status st = check_list(fprs, n_fprs, msg, msg_size);
+    if (st != XBCRYPT_OK)
+        return st;
+
+    gpgme_ctx_t ctx;
+    if ((st = start(&ctx, msg, msg_size)) != XBCRYPT_OK)
+        return st;
+    gpgme_key_t keys[XB_ENVELOPE_RECIPIENTS_MAX + 1];
+    /* Every recipient first: a bad one fails before a key exists. */
+    st = get_recipients(ctx, fprs, n_fprs, keys, msg, msg_size);
+    xbcrypt_key *k = NULL;
+    if (st == XBCRYPT_OK)
+        st = fresh_key(&k, msg, msg_size);
+    if (st == XBCRYPT_OK)
+        st = encrypt_to(ctx, keys, k, wrapped, wrapped_len, msg, msg_size);
+    unref_keys(keys, n_fprs);
+    gpgme_release(ctx);
+    if (st != XBCRYPT_OK) {
+        xb_key_free(k);
+        return st;
+    }
+    *key = k;
+    return XBCRYPT_OK;
+}
+
+/* ---- unwrapping ---------------------------------------------------------- */
+
+/* Where GPGME writes the decrypted key: a secure buffer, never the heap.
+ * One byte of room more than a data key, to notice a longer plaintext. */
+struct key_sink {
+    uint8_t *buf; /* secure memory, SINK_CAP bytes */
+    size_t len;
+    bool overflow;
+};
+#define SINK_CAP (XB_ENVELOPE_KEY_SIZE + 1)
+
+static ssize_t sink_write(void *opaque, const void *buf, size_t size)
+{
+    struct key_sink *s = opaque;
+    if (size > SINK_CAP - s->len) {
+        s->overflow = true;
+        errno = EFBIG;
+        return -1;
+    }
+    memcpy(s->buf + s->len, buf, size);
+    s->len += size;
+    return (ssize_t)size;
+}
+
+/* Why a decryption failed, in words an operator can act on. */
+static void explain_decrypt(gpgme_ctx_t ctx, gpgme_error_t err, char *msg, size_t msg_size)
+{
+    char why[128];
+    gpgme_decrypt_result_t res = gpgme_op_decrypt_result(ctx);
+    gpgme_err_code_t code = gpgme_err_code(err);
+    if (code == GPG_ERR_NO_SECKEY || code == GPG_ERR_DECRYPT_FAILED) {
+        /* The recipients' key IDs are in the message itself; naming them
+         * tells the operator which private key (or smartcard) to bring. */
+        char ids[256] = "";
+        size_t used = 0;
+        unsigned listed = 0;
+        for (gpgme_recipient_t r = res ? res->recipients : NULL; r; r = r->next) {
+            if (!r->keyid || listed == 8)
+                break;
+            int n = snprintf(ids + used, sizeof ids - used, "%s%s", listed ? ", " : "",
+                             r->keyid);
+            if (n < 0 || (size_t)n >= sizeof ids - used)
+                break;
+            used += (size_t)n;
+            listed++;
+        }
+        if (listed)
+            say(msg, msg_size,
+                "cannot decrypt the wrapped key: no secret key for any of its recipients is "
+                "available here (wrapped to key ID %s)",
+                ids);
+        else
+            say(msg, msg_size, "cannot decrypt the wrapped key: %s",
+                gpg_text(err, why, sizeof why));
+        return;
+    }
+    if (code == GPG_ERR_NO_DATA || code == GPG_ERR_INV_DATA || code == GPG_ERR_BAD_DATA)
+        say(msg, msg_size, "the wrapped key is not an encrypted OpenPGP message (%s)",
+            gpg_text(err, why, sizeof why));
+    else if (code == GPG_ERR_CANCELED || code == GPG_ERR_FULLY_CANCELED)
+        say(msg, msg_size, "decrypting the wrapped key was cancelled (pinentry)");
+    else
+        say(msg, msg_size, "cannot decrypt the wrapped key: %s", gpg_text(err, why, sizeof why));
+}
+
+static xbcrypt_status decrypt_key(gpgme_ctx_t ctx, const void *wrapped, size_t wrapped_len,
+                                  xbcrypt_key **out, char *msg, size_t msg_size)
+{
+    char why[128];
+    struct key_sink sink = {.buf = xb_secure_alloc(SINK_CAP), .len = 0, .overflow = false};
+    if (!sink.buf) {
+        say(msg, msg_size, "out of secure memory for the data key");
+        return XBCRYPT_E_NOMEM;
+    }
+    struct gpgme_data_cbs cbs = {.read = NULL, .write = sink_write, .seek = NULL,
+                                 .release = NULL};
+    gpgme_data_t cipher = NULL, plain = NULL;
+    gpgme_error_t err = gpgme_data_new_from_mem(&cipher, wrapped, wrapped_len, 0);
+    if (!err)
+        err = gpgme_data_new_from_cbs(&plain, &cbs, &sink);
+    if (!err)
+        err = sensitive(plain);
+    xbcrypt_status st = XBCRYPT_OK;
+    if (err) {
+        say(msg, msg_size, "cannot set up GPGME data: %s", gpg_text(err, why, sizeof why));
+        st = gpgme_err_code(err) == GPG_ERR_ENOMEM ? XBCRYPT_E_NOMEM : XBCRYPT_E_CRYPTO;
+    } else {
+        err = gpgme_op_decrypt(ctx, cipher, plain);
+        gpgme_decrypt_result_t res = gpgme_op_decrypt_result(ctx);
+        if (sink.overflow) {
+            say(msg, msg_size, "the wrapped key decrypts to more than %u bytes: it is not a "
+                               "data key made by xbcrypt",
+                XB_ENVELOPE_KEY_SIZE);
+            st = XBCRYPT_E_KEY;
+        } else if (err) {
+            explain_decrypt(ctx, err, msg, msg_size);
+            st = XBCRYPT_E_KEY;
+        } else if (!res || !res->recipients) {
+            /* GPGME answers "no data" for literal or signed-only data;
+             * this also refuses a message gpg opened without any public
+             * key (a passphrase-only one): not made by wrap(). */
+            say(msg, msg_size, "the wrapped key is not encrypted to any public key");
+            st = XBCRYPT_E_KEY;
+        } else if (sink.len != XB_ENVELOPE_KEY_SIZE) {
+            say(msg, msg_size, "the wrapped key decrypts to %zu bytes, not %u: it is not a "
+                               "data key made by xbcrypt",
+                sink.len, XB_ENVELOPE_KEY_SIZE);
+            st = XBCRYPT_E_KEY;
+        }
+    }
+    gpgme_data_release(plain);
+    gpgme_data_release(cipher);
+    if (st == XBCRYPT_OK)
+        st = xb_key_from_bytes(sink.buf, sink.len, out, msg, msg_size);
+    xb_secure_free(sink.buf, SINK_CAP);
+    return st;
+}
+
+static xbcrypt_status check_wrapped(const void *wrapped, size_t wrapped_len, char *msg,
+                                    size_t msg_size)
+{
+    if (!wrapped || wrapped_len == 0) {
+        say(msg, msg_size, "the wrapped key is empty");
+        return wrapped ? XBCRYPT_E_KEY : XBCRYPT_E_ARG;
+    }
+    if (wrapped_len > XB_ENVELOPE_WRAPPED_MAX) {
+        say(msg, msg_size, "the wrapped key is larger than %u bytes: not a wrapped key file",
+            XB_ENVELOPE_WRAPPED_MAX);
+        return XBCRYPT_E_KEY;
+    }
+    return XBCRYPT_OK;
+}
+
+xbcrypt_status xb_envelope_unwrap(const void *wrapped, size_t wrapped_len, xbcrypt_key **key,
+                                  char *msg, size_t msg_size)
+{
+    clear_msg(msg, msg_size);
+    if (!key) {
+        say(msg, msg_size, "unwrap: key must not be NULL");
+        return XBCRYPT_E_ARG;
+    }
+    *key = NULL;
+    xbcrypt_status st = check_wrapped(wrapped, wrapped_len, msg, msg_size);
+    if (st != XBCRYPT_OK)
+        return st;
+    gpgme_ctx_t ctx;
+    if ((st = start(&ctx, msg, msg_size)) != XBCRYPT_OK)
+        return st;
+    st = decrypt_key(ctx, wrapped, wrapped_len, key, msg, msg_size);
+    gpgme_release(ctx);
+    return st;
+}
+
+xbcrypt_status xb_envelope_rewrap(const void *wrapped, size_t wrapped_len,
+                                  const char *const *fprs, size_t n_fprs, void **out,
+                                  size_t *out_len, char *msg, size_t msg_size)
+{
+    clear_msg(msg, msg_size);
+    if (out)
+        *out = NULL;
+    if (out_len)
+        *out_len = 0;
+    if (!out || !out_len) {
+        say(msg, msg_size, "rewrap: out and out_len must not be NULL");
+        return XBCRYPT_E_ARG;
+    }
+    xbcrypt_status st = check_list(fprs, n_fprs, msg, msg_size);
+    if (st == XBCRYPT_OK)
+        st = check_wrapped(wrapped, wrapped_len, msg, msg_size);
+    if (st != XBCRYPT_OK)
+        return st;
+
+    gpgme_ctx_t ctx;
+    if ((st = start(&ctx, msg, msg_size)) != XBCRYPT_OK)
+        return st;
+    gpgme_key_t keys[XB_ENVELOPE_RECIPIENTS_MAX + 1];
+    /* The new recipients before the private key is used (a smartcard PIN
+     * is not asked for a rewrap that cannot succeed). */
+    st = get_recipients(ctx, fprs, n_fprs, keys, msg, msg_size);
+    xbcrypt_key *k = NULL;
+    if (st == XBCRYPT_OK)
+        st = decrypt_key(ctx, wrapped, wrapped_len, &k, msg, msg_size);
+    if (st == XBCRYPT_OK)
+        st = encrypt_to(ctx, keys, k, out, out_len, msg, msg_size);
+    xb_key_free(k);
+    unref_keys(keys, n_fprs);
+    gpgme_release(ctx);
+    return st;
+}
+
+void xb_envelope_free(void *wrapped)
+{
+    if (wrapped)
+        gpgme_free(wrapped);
+}

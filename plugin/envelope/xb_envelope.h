@@ -1,0 +1,96 @@
+/*
+ * xb_envelope.h - the public-key envelope: a fresh random data key per
+ * stream, encrypted ("wrapped") to OpenPGP recipients through GPGME.
+ *
+ * The XBCRYPT data format stays symmetric and untouched; only the data key
+ * is public-key encrypted.  The wrapped key is an ordinary ASCII-armoured
+ * OpenPGP message, so `gpg --decrypt WRAPPED > KEYFILE` recovers the data
+ * key with stock tools.
+ *
+ * This is the only place that includes <gpgme.h>.  It depends on key/ and
+ * crypto/ only.  The data key lives in libgcrypt secure memory from its
+ * first byte to its last (xb_random_key writes it there; on unwrap GPGME's
+ * output goes straight into a secure buffer through a write callback), and
+ * it is wiped after use.  It never appears in a message.
+ *
+ * Recipients are named by full fingerprint only (40 or 64 hex digits, an
+ * optional "0x" prefix, spaces not allowed), and the GPGME encryption runs
+ * with GPGME_ENCRYPT_ALWAYS_TRUST: a full fingerprint names exactly one key,
+ * so the caller has already decided whom to trust, and the backup host
+ * needs no web-of-trust setup (ownertrust, signatures) for it.  A short key
+ * ID, an e-mail address or a user ID is refused, because with always-trust
+ * it could pick a key an attacker uploaded.  Every recipient is checked
+ * before anything is encrypted: a key that is missing, ambiguous, revoked,
+ * expired, disabled, invalid or without a usable encryption subkey fails
+ * the call and the message names its fingerprint.
+ *
+ * Threads: GPGME is initialised once per process (pthread_once); each call
+ * uses its own GPGME context, so calls from different threads may run at
+ * once.  GPGME runs gpg (and gpg talks to gpg-agent) as child processes and
+ * waits for them; on POSIX it sets SIGPIPE to SIG_IGN when it was still at
+ * SIG_DFL, so that a dying gpg cannot kill the host.  Nothing here changes
+ * the locale.
+ *
+ * Errors: every function returns an xbcrypt_status and writes a sentence to
+ * msg (when msg is non-NULL and msg_size > 0); nothing is printed.
+ *   XBCRYPT_E_ARG          NULL pointer, no recipient, malformed fingerprint
+ *   XBCRYPT_E_KEY          a recipient key missing or unusable; the wrapped
+ *                          key cannot be decrypted (no secret key, damaged,
+ *                          not an OpenPGP message) or is not 32 bytes
+ *   XBCRYPT_E_CRYPTO       GPGME or gpg failed otherwise
+ *   XBCRYPT_E_NOMEM        out of (secure) memory
+ *   XBCRYPT_E_UNSUPPORTED  GPGME cannot find a usable gpg
+ */
+#ifndef XB_ENVELOPE_H
+#define XB_ENVELOPE_H
+
+#include <xbcrypt/xbcrypt.h>
+
+#include <stddef.h>
+
+/* Length of the data key: AES-256. */
+#define XB_ENVELOPE_KEY_SIZE 32u
+/* Most recipients one envelope takes. */
+#define XB_ENVELOPE_RECIPIENTS_MAX 64u
+/* Largest wrapped key accepted by unwrap and rewrap. */
+#define XB_ENVELOPE_WRAPPED_MAX (1u << 20)
+
+/*
+ * Checks every recipient (see above) without encrypting anything.  Useful
+ * to fail before any output exists.
+ */
+xbcrypt_status xb_envelope_check_recipients(const char *const *fprs, size_t n_fprs, char *msg,
+                                            size_t msg_size);
+
+/*
+ * Generates a fresh 32-byte data key (libgcrypt GCRY_VERY_STRONG_RANDOM,
+ * straight into secure memory) and encrypts it to every recipient.  On
+ * success *key is the data key (free with xb_key_free) and *wrapped /
+ * *wrapped_len the armoured OpenPGP message (free with xb_envelope_free).
+ * On failure all three are NULL / 0.
+ */
+xbcrypt_status xb_envelope_wrap(const char *const *fprs, size_t n_fprs, void **wrapped,
+                                size_t *wrapped_len, xbcrypt_key **key, char *msg,
+                                size_t msg_size);
+
+/*
+ * Decrypts a wrapped key with whatever secret key gpg-agent can use (a key
+ * file, a smartcard, a pinentry prompt).  The key must be 32 bytes.  *key
+ * is NULL on failure.
+ */
+xbcrypt_status xb_envelope_unwrap(const void *wrapped, size_t wrapped_len, xbcrypt_key **key,
+                                  char *msg, size_t msg_size);
+
+/*
+ * Unwraps and wraps the same data key again to new recipients (all checked
+ * first).  *out / *out_len: the new message, freed with xb_envelope_free;
+ * NULL / 0 on failure.
+ */
+xbcrypt_status xb_envelope_rewrap(const void *wrapped, size_t wrapped_len,
+                                  const char *const *fprs, size_t n_fprs, void **out,
+                                  size_t *out_len, char *msg, size_t msg_size);
+
+/* Frees a wrapped key returned above; NULL is a no-op. */
+void xb_envelope_free(void *wrapped);
+
+#endif /* XB_ENVELOPE_H */
