@@ -10,16 +10,30 @@
  * append its initialiser here.  struct_size grows with it, and older hosts,
  * which only read what XBCRYPT_API_HAS() allows, keep working.
  */
+#include "envelope/xb_envelope.h"
 #include "xb_engine.h"
 
 #include <xbcrypt/xbcrypt.h>
 
 #include <stddef.h>
+#include <string.h>
 
-/* No optional feature is built in yet: every name is unknown. */
+/* "xbcrypt.envelope.v1": grows like xbcrypt_api, by appending only. */
+static const xbcrypt_envelope_v1 xb_envelope_v1 = {
+    .struct_size = sizeof(xbcrypt_envelope_v1),
+    .check_recipients = xb_envelope_check_recipients,
+    .wrap = xb_envelope_wrap,
+    .unwrap = xb_envelope_unwrap,
+    .rewrap = xb_envelope_rewrap,
+    .wrapped_free = xb_envelope_free,
+};
+
+/* Optional features by exact name; anything else (NULL included) is
+ * unknown. */
 static const void *xb_extension(const char *name)
 {
-    (void)name;
+    if (name && strcmp(name, XBCRYPT_ENVELOPE_V1) == 0)
+        return &xb_envelope_v1;
     return NULL;
 }
 

@@ -38,7 +38,9 @@
  *    give a sentence saying what failed and where (chunk index, byte offset
  *    in the encrypted stream).  Once an object has failed, every later call
  *    on it returns the same status.
- *  - The engine never prints, exits, aborts, or touches signal handlers.
+ *  - The engine never prints, exits, aborts, or touches signal handlers
+ *    (one exception, only once the envelope extension is used: GPGME sets
+ *    SIGPIPE to SIG_IGN if it was SIG_DFL; see xbcrypt_envelope_v1).
  *
  * Example: encrypt stdin to stdout, then decrypt it again.
  * @code
@@ -321,14 +323,132 @@ typedef struct xbcrypt_api {
     const char *(*decoder_message)(const xbcrypt_decoder *dec);
     void (*decoder_stats)(const xbcrypt_decoder *dec, xbcrypt_stats *stats);
 
-    /* Optional features by name ("xbcrypt.envelope.v1", ...); NULL when
-     * absent. */
+    /* Optional features by name; NULL when absent, unknown, or name is
+     * NULL.  XBCRYPT_ENVELOPE_V1 gives a static const xbcrypt_envelope_v1 *
+     * (declared below).  The pointer stays valid while the module is
+     * loaded; never free it. */
     const void *(*extension)(const char *name);
 } xbcrypt_api;
 
 /* True when the engine's table is long enough to hold `field`. */
 #define XBCRYPT_API_HAS(api, field) \
     ((api)->struct_size >= offsetof(xbcrypt_api, field) + sizeof((api)->field))
+
+/*
+ * Extension "xbcrypt.envelope.v1": the public-key envelope.
+ *
+ * The backup host encrypts with public keys only; the private key that can
+ * restore stays on an offline machine or an OpenPGP smartcard.  The XBCRYPT
+ * format is unchanged: each stream gets a fresh random 32-byte data key (the
+ * AES-256 key of an ordinary version-3 stream), and only that data key is
+ * encrypted to the recipients' OpenPGP keys, through GPGME and the gpg and
+ * gpg-agent of the host's user (GNUPGHOME applies).  The wrapped key is an
+ * ASCII-armoured OpenPGP message ("-----BEGIN PGP MESSAGE-----"), so stock
+ * tools recover the data key without this engine:
+ *   gpg --decrypt WRAPPED > KEYFILE   then any xbcrypt -d -f KEYFILE
+ *
+ *   const xbcrypt_envelope_v1 *env = api->extension(XBCRYPT_ENVELOPE_V1);
+ *   if (!env || !XBCRYPT_ENVELOPE_HAS(env, wrapped_free))
+ *       ...;                              // engine built without it, or older
+ *   const char *to[] = {"0123...CDEF"};   // full fingerprints
+ *   void *w; size_t wlen; xbcrypt_key *key;
+ *   if (env->wrap(to, 1, &w, &wlen, &key, msg, sizeof msg) == XBCRYPT_OK) {
+ *       store(w, wlen);                   // beside the backup
+ *       env->wrapped_free(w);
+ *       s.key = key;                      // then encoder_new(&s, ...) as usual
+ *       ...
+ *       api->key_free(key);               // wipes the data key
+ *   }
+ *   // restore: env->unwrap(w, wlen, &key, msg, sizeof msg), then decoder_new
+ *
+ * Recipients are full fingerprints only (40 or 64 hex digits, optional
+ * "0x"): a key ID, an address or a name is refused with XBCRYPT_E_ARG.
+ * Because a full fingerprint names exactly one key, the encryption uses
+ * GPGME_ENCRYPT_ALWAYS_TRUST: the keyring needs no ownertrust or
+ * signatures for it.  gpg.conf "encrypt-to" keys are not added.  Every
+ * recipient is checked before anything else happens: a key missing from
+ * the keyring, revoked, expired, disabled, invalid or without a usable
+ * encryption subkey fails the call with XBCRYPT_E_KEY and a message naming
+ * its fingerprint.  At most 64 recipients.
+ *
+ * The data key lives in libgcrypt secure memory only: generated there
+ * (GCRY_VERY_STRONG_RANDOM), and on unwrap written there by GPGME through a
+ * callback, never into an ordinary heap buffer of the engine; GPGME's own
+ * I/O buffers are marked sensitive and wiped.  No message contains it.
+ *
+ * Authenticity: anyone holding the public keys can make a wrapped key and a
+ * stream that unwrap and decrypt cleanly; the envelope keeps the data
+ * secret, it does not prove who made the backup.  Keep the wrapped key and
+ * the stream where only the backup host can write.
+ *
+ * Threads and processes: call api->init() first.  GPGME is initialised once
+ * per process on the first call here (that is when it sets SIGPIPE to
+ * SIG_IGN if it was SIG_DFL, so that a gpg that dies cannot kill the host);
+ * each call has its own GPGME context, so threads may call at once.  Each
+ * call runs gpg as a child process and waits for it; a smartcard or a
+ * passphrase may make gpg-agent show a pinentry and block until answered.
+ *
+ * Every function resets its output parameters on entry, returns an
+ * xbcrypt_status and on failure writes a sentence to msg (when msg is
+ * non-NULL and msg_size > 0):
+ *   XBCRYPT_E_ARG          a NULL pointer, no recipient, too many, or one that
+ *                          is not a full fingerprint
+ *   XBCRYPT_E_KEY          a recipient key missing or unusable; the wrapped
+ *                          key cannot be decrypted here (no secret key for any
+ *                          recipient, damaged, not an encrypted OpenPGP
+ *                          message) or does not hold a 32-byte key
+ *   XBCRYPT_E_CRYPTO       gpg or GPGME failed otherwise
+ *   XBCRYPT_E_NOMEM        out of memory or secure memory
+ *   XBCRYPT_E_UNSUPPORTED  GPGME finds no usable gpg
+ */
+#define XBCRYPT_ENVELOPE_V1 "xbcrypt.envelope.v1"
+/* Size of the data key the envelope makes and accepts. */
+#define XBCRYPT_ENVELOPE_KEY_SIZE 32u
+
+typedef struct xbcrypt_envelope_v1 {
+    size_t struct_size; /* sizeof(xbcrypt_envelope_v1) of the engine: check before reading */
+
+    /*
+     * Only checks recipients[0 .. n_recipients-1], as wrap() would, without
+     * making a key: to fail before a backup starts.
+     */
+    xbcrypt_status (*check_recipients)(const char *const *recipients, size_t n_recipients,
+                                       char *msg, size_t msg_size);
+
+    /*
+     * Makes a fresh 32-byte data key and encrypts it to every recipient.  On
+     * success *key is the data key, to put in xbcrypt_settings.key (free it
+     * with api->key_free), and *wrapped / *wrapped_len the OpenPGP message
+     * to store (free it with wrapped_free).  On failure *wrapped is NULL,
+     * *wrapped_len 0 and *key NULL.
+     */
+    xbcrypt_status (*wrap)(const char *const *recipients, size_t n_recipients, void **wrapped,
+                           size_t *wrapped_len, xbcrypt_key **key, char *msg, size_t msg_size);
+
+    /*
+     * Decrypts a wrapped key (at most 1 MiB) with a secret key gpg-agent can
+     * use; the result must be 32 bytes.  *key (free with api->key_free) is
+     * NULL on failure.  `wrapped` is only read, and may be freed on return.
+     */
+    xbcrypt_status (*unwrap)(const void *wrapped, size_t wrapped_len, xbcrypt_key **key,
+                             char *msg, size_t msg_size);
+
+    /*
+     * Unwraps, then wraps the same data key to new recipients (all checked
+     * before the secret key is used): the stream needs no re-encryption.
+     * *out / *out_len as wrap()'s *wrapped; NULL / 0 on failure.
+     */
+    xbcrypt_status (*rewrap)(const void *wrapped, size_t wrapped_len,
+                             const char *const *recipients, size_t n_recipients, void **out,
+                             size_t *out_len, char *msg, size_t msg_size);
+
+    /* Frees what wrap() or rewrap() returned; NULL is a no-op. */
+    void (*wrapped_free)(void *wrapped);
+} xbcrypt_envelope_v1;
+
+/* True when the engine's envelope table is long enough to hold `field`. */
+#define XBCRYPT_ENVELOPE_HAS(env, field) \
+    ((env)->struct_size >= offsetof(xbcrypt_envelope_v1, field) + sizeof((env)->field))
 
 /*
  * The entry point, the only symbol the shared object exports.  Returns the
