@@ -19,7 +19,14 @@ enum opt_id {
     OPT_CHUNK_SIZE,
     OPT_THREADS,
     OPT_READ_BUFFER,
-    OPT_VERBOSE
+    OPT_VERBOSE,
+    OPT_VERIFY,
+    OPT_REKEY,
+    OPT_INFO,
+    OPT_NEW_KEY_FILE,
+    OPT_NEW_ALGO,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS
 };
 
 struct opt_def {
@@ -52,6 +59,17 @@ static const struct opt_def options[] = {
     {"encrypt-threads", 't', OPT_THREADS, true},
     {"read-buffer-size", 'r', OPT_READ_BUFFER, true},
     {"verbose", 'v', OPT_VERBOSE, false},
+    /* Issue 6.  Long names only, none a name or a prefix of Percona's
+     * (help, version, decrypt, input, output, encrypt-algo, encrypt-key,
+     * encrypt-key-file, encrypt-chunk-size, encrypt-threads,
+     * read-buffer-size, verbose), and no short letters Percona might take. */
+    {"verify", 0, OPT_VERIFY, false},
+    {"rekey", 0, OPT_REKEY, false},
+    {"info", 0, OPT_INFO, false},
+    {"new-encrypt-key-file", 0, OPT_NEW_KEY_FILE, true},
+    {"new-encrypt-algo", 0, OPT_NEW_ALGO, true},
+    {"progress", 0, OPT_PROGRESS, false},
+    {"no-progress", 0, OPT_NO_PROGRESS, false},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -72,6 +90,7 @@ struct parser {
     bool key_refused; /* --encrypt-key / -k seen */
     bool help;
     bool version;
+    const char *mode_name; /* the first of --verify, --rekey, --info seen */
 };
 
 const char *xbc_algo_name(xbcrypt_algo algo)
@@ -199,6 +218,33 @@ static void need_path(struct parser *p, const struct opt_def *d, const char *val
     *dst = value;
 }
 
+/* An algorithm name into *dst; false (and a usage error) when unknown. */
+static bool algo_value(struct parser *p, const struct opt_def *d, const char *value,
+                       xbcrypt_algo *dst)
+{
+    for (size_t i = 0; i < sizeof algo_names / sizeof algo_names[0]; i++)
+        if (strcasecmp(value, algo_names[i]) == 0) {
+            *dst = (xbcrypt_algo)i;
+            return true;
+        }
+    fail(p, "unknown --%s: use NONE, AES128, AES192 or AES256", d->name);
+    return false;
+}
+
+/* --verify, --rekey, --info: one mode per run (repeating the same is fine). */
+static void set_mode(struct parser *p, const struct opt_def *d)
+{
+    static const enum xbc_mode modes[] = {
+        [OPT_VERIFY] = XBC_MODE_VERIFY, [OPT_REKEY] = XBC_MODE_REKEY, [OPT_INFO] = XBC_MODE_INFO};
+    if (p->mode_name && strcmp(p->mode_name, d->name) != 0) {
+        fail(p, "--%s and --%s cannot be combined: give one of --verify, --rekey and --info",
+             p->mode_name, d->name);
+        return;
+    }
+    p->mode_name = d->name;
+    p->out->mode = modes[d->id];
+}
+
 /* Applies one option.  `value` is NULL for options without one. */
 static void apply(struct parser *p, const struct opt_def *d, const char *value)
 {
@@ -230,19 +276,26 @@ static void apply(struct parser *p, const struct opt_def *d, const char *value)
         /* The value is swallowed here and never looked at again. */
         p->key_refused = true;
         break;
-    case OPT_ALGO: {
-        size_t i;
-        for (i = 0; i < sizeof algo_names / sizeof algo_names[0]; i++)
-            if (strcasecmp(value, algo_names[i]) == 0)
-                break;
-        if (i == sizeof algo_names / sizeof algo_names[0]) {
-            fail(p, "unknown --encrypt-algo: use NONE, AES128, AES192 or AES256");
-            break;
-        }
-        o->algo = (xbcrypt_algo)i;
-        o->algo_given = true;
+    case OPT_ALGO:
+        o->algo_given = algo_value(p, d, value, &o->algo) || o->algo_given;
         break;
-    }
+    case OPT_NEW_ALGO:
+        o->new_algo_given = algo_value(p, d, value, &o->new_algo) || o->new_algo_given;
+        break;
+    case OPT_NEW_KEY_FILE:
+        need_path(p, d, value, &o->new_key_file);
+        break;
+    case OPT_VERIFY:
+    case OPT_REKEY:
+    case OPT_INFO:
+        set_mode(p, d);
+        break;
+    case OPT_PROGRESS:
+        o->progress = XBC_PROGRESS_ON;
+        break;
+    case OPT_NO_PROGRESS:
+        o->progress = XBC_PROGRESS_OFF;
+        break;
     case OPT_CHUNK_SIZE:
         number(p, d, value, XBCRYPT_CHUNK_SIZE_MIN, XBCRYPT_CHUNK_SIZE_MAX,
                " bytes, the format's limit", &o->chunk_size);
@@ -336,6 +389,47 @@ static void short_options(struct parser *p, int argc, char **argv, int *i)
     }
 }
 
+/* What each mode takes and refuses, apart from the algorithm and keys. */
+static void check_mode(struct parser *p)
+{
+    struct xbc_options *o = p->out;
+    if (o->mode != XBC_MODE_REKEY && o->new_key_file)
+        fail(p, "--new-encrypt-key-file is only used with --rekey");
+    if (o->mode != XBC_MODE_REKEY && o->new_algo_given)
+        fail(p, "--new-encrypt-algo is only used with --rekey");
+    if (o->mode == XBC_MODE_VERIFY && o->output)
+        fail(p, "--verify writes no output: --output is not used with it");
+    if (o->mode == XBC_MODE_INFO && o->output)
+        fail(p, "--info writes its listing on standard output: --output is not used with it");
+    if (o->mode == XBC_MODE_INFO && o->key_file)
+        fail(p, "--info reads chunk headers and checks CRCs with no key: --encrypt-key-file is "
+                "not used with it (--verify checks the data under the key)");
+    if (o->mode == XBC_MODE_VERIFY)
+        o->decrypt = true;
+}
+
+/* --rekey, once the old algorithm and key file are known to be there. */
+static enum xbc_args_result check_rekey(struct xbc_options *out, char *err, size_t errlen)
+{
+    if (!out->new_algo_given)
+        out->new_algo = out->algo;
+    if (out->new_algo == XBCRYPT_ALGO_NONE) {
+        if (err && errlen)
+            snprintf(err, errlen, "--rekey would write the data unencrypted: the new algorithm "
+                                  "is NONE");
+        out->hint = "pass --new-encrypt-algo=AES256; to write plaintext on purpose, use "
+                    "--decrypt";
+        return XBC_ARGS_ERROR;
+    }
+    if (!out->new_key_file) {
+        if (err && errlen)
+            snprintf(err, errlen, "--rekey needs the new key: --new-encrypt-key-file is missing");
+        out->hint = hint_key_file;
+        return XBC_ARGS_ERROR;
+    }
+    return XBC_ARGS_RUN;
+}
+
 enum xbc_args_result xbc_parse_args(int argc, char **argv, struct xbc_options *out, char *err,
                                     size_t errlen)
 {
@@ -367,6 +461,7 @@ enum xbc_args_result xbc_parse_args(int argc, char **argv, struct xbc_options *o
                  i);
     }
 
+    check_mode(&p);
     if (p.key_refused) {
         if (err && errlen)
             snprintf(err, errlen,
@@ -383,6 +478,13 @@ enum xbc_args_result xbc_parse_args(int argc, char **argv, struct xbc_options *o
         return XBC_ARGS_HELP;
     if (p.version)
         return XBC_ARGS_VERSION;
+    if (out->mode == XBC_MODE_VERIFY || out->mode == XBC_MODE_INFO) {
+        /* Neither needs an algorithm: without a key they check what can be
+         * checked without one. */
+        if (!out->algo_given)
+            out->algo = XBCRYPT_ALGO_AES256;
+        return XBC_ARGS_RUN;
+    }
     if (!out->algo_given) {
         if (err && errlen)
             snprintf(err, errlen,
@@ -399,5 +501,7 @@ enum xbc_args_result xbc_parse_args(int argc, char **argv, struct xbc_options *o
         out->hint = hint_key_file;
         return XBC_ARGS_ERROR;
     }
+    if (out->mode == XBC_MODE_REKEY)
+        return check_rekey(out, err, errlen);
     return XBC_ARGS_RUN;
 }

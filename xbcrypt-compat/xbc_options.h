@@ -34,23 +34,46 @@
 
 /* What main() should do after a parse. */
 enum xbc_args_result {
-    XBC_ARGS_RUN = 0,     /* options complete and valid: encrypt or decrypt */
+    XBC_ARGS_RUN = 0,     /* options complete and valid: encrypt or decrypt, or the
+                             mode in xbc_options.mode */
     XBC_ARGS_HELP,        /* --help / -?: print usage on stdout, exit 0 */
     XBC_ARGS_VERSION,     /* --version / -V: print one line on stdout, exit 0 */
     XBC_ARGS_ERROR,       /* a usage error; err says what */
     XBC_ARGS_KEY_REFUSED, /* --encrypt-key / -k was given (any spelling); err names
                              the option, never its value */
-    XBC_ARGS_NO_ALGO      /* no --encrypt-algo; err says why it is required */
+    XBC_ARGS_NO_ALGO      /* no --encrypt-algo; err says why it is required (not for
+                             --verify and --info, which do not need one) */
+};
+
+/* What the run does besides plain encrypt / decrypt (issue 6). */
+enum xbc_mode {
+    XBC_MODE_CRYPT = 0, /* encrypt, or decrypt with -d */
+    XBC_MODE_VERIFY,    /* --verify: decrypt and check every chunk, write nothing */
+    XBC_MODE_REKEY,     /* --rekey: decrypt under -f, encrypt under --new-encrypt-key-file */
+    XBC_MODE_INFO       /* --info: list the chunks, no key */
+};
+
+/* --progress / --no-progress; the last one given wins. */
+enum xbc_progress_mode {
+    XBC_PROGRESS_AUTO = 0, /* when stderr is a terminal */
+    XBC_PROGRESS_ON,
+    XBC_PROGRESS_OFF
 };
 
 struct xbc_options {
-    bool decrypt;              /* --decrypt / -d */
+    enum xbc_mode mode;        /* --verify, --rekey or --info; at most one */
+    enum xbc_progress_mode progress;
+    const char *new_key_file;  /* --new-encrypt-key-file (--rekey only); NULL when absent */
+    bool new_algo_given;       /* --new-encrypt-algo seen (--rekey only) */
+    xbcrypt_algo new_algo;     /* --new-encrypt-algo, else algo; valid for --rekey */
+    bool decrypt;              /* --decrypt / -d (set by --verify too) */
     bool verbose;              /* --verbose / -v */
     const char *input;         /* --input / -i; NULL = stdin; points into argv */
     const char *output;        /* --output / -o; NULL = stdout; points into argv */
     const char *key_file;      /* --encrypt-key-file / -f; NULL when absent */
     bool algo_given;           /* --encrypt-algo / -a seen */
-    xbcrypt_algo algo;         /* valid when algo_given */
+    xbcrypt_algo algo;         /* valid when algo_given; --verify with a key file and
+                                  no -a: AES256 (the key's length picks the AES) */
     uint64_t chunk_size;       /* --encrypt-chunk-size / -s */
     uint64_t read_buffer_size; /* --read-buffer-size / -r */
     unsigned threads;          /* --encrypt-threads / -t */

@@ -206,6 +206,116 @@ START_TEST(odd_argv)
 }
 END_TEST
 
+/* Issue 6: --verify, --rekey, --info, --progress / --no-progress. */
+START_TEST(modes)
+{
+    ck_assert_int_eq(parse("-a", "AES256", "-f", "k", NULL), XBC_ARGS_RUN);
+    ck_assert_int_eq(opt.mode, XBC_MODE_CRYPT);
+    ck_assert_int_eq(opt.progress, XBC_PROGRESS_AUTO);
+
+    /* --verify implies -d and needs neither -a nor -f. */
+    ck_assert_int_eq(parse("--verify", NULL), XBC_ARGS_RUN);
+    ck_assert_int_eq(opt.mode, XBC_MODE_VERIFY);
+    ck_assert(opt.decrypt);
+    ck_assert(!opt.algo_given);
+    ck_assert_ptr_null(opt.key_file);
+    ck_assert_int_eq(parse("--verify", "-f", "k", "-t", "4", NULL), XBC_ARGS_RUN);
+    ck_assert_int_eq(opt.algo, XBCRYPT_ALGO_AES256);
+    ck_assert_uint_eq(opt.threads, 4);
+    ck_assert_int_eq(parse("--loose-verify", "-aNONE", "-d", "--verify", NULL), XBC_ARGS_RUN);
+    ck_assert_int_eq(opt.algo, XBCRYPT_ALGO_NONE);
+    ck_assert_int_eq(parse("--verify", "-o", "out", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--output"));
+
+    /* --info: no key, no -o. */
+    ck_assert_int_eq(parse("--info", "-v", NULL), XBC_ARGS_RUN);
+    ck_assert_int_eq(opt.mode, XBC_MODE_INFO);
+    ck_assert(opt.verbose);
+    ck_assert_int_eq(parse("--info", "-a", "AES256", NULL), XBC_ARGS_RUN);
+    ck_assert_int_eq(parse("--info", "-f", "k", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--encrypt-key-file"));
+    ck_assert_int_eq(parse("--info", "-o", "x", NULL), XBC_ARGS_ERROR);
+
+    /* One mode at most, with an error naming both. */
+    ck_assert_int_eq(parse("--verify", "--info", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--verify and --info cannot be combined"));
+    ck_assert_int_eq(parse("--rekey", "-aNONE", "--verify", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--rekey and --verify"));
+    ck_assert_int_eq(parse("--info", "--info", NULL), XBC_ARGS_RUN);
+    /* --help still wins over a complete line, and a mode error over --help. */
+    ck_assert_int_eq(parse("--verify", "--help", NULL), XBC_ARGS_HELP);
+    ck_assert_int_eq(parse("--verify", "--rekey", "--help", NULL), XBC_ARGS_ERROR);
+}
+END_TEST
+
+START_TEST(rekey)
+{
+    ck_assert_int_eq(parse("--rekey", "-a", "AES256", "-f", "old", "--new-encrypt-key-file",
+                           "new", "-t", "4", "-o", "out", NULL),
+                     XBC_ARGS_RUN);
+    ck_assert_int_eq(opt.mode, XBC_MODE_REKEY);
+    ck_assert_str_eq(opt.key_file, "old");
+    ck_assert_str_eq(opt.new_key_file, "new");
+    ck_assert(!opt.new_algo_given);
+    ck_assert_int_eq(opt.new_algo, XBCRYPT_ALGO_AES256); /* the old one */
+    ck_assert_str_eq(opt.output, "out");
+    ck_assert_int_eq(parse("--rekey", "-aAES256", "-fold", "--new_encrypt_key_file=new",
+                           "--new-encrypt-algo=aes128", NULL),
+                     XBC_ARGS_RUN);
+    ck_assert(opt.new_algo_given);
+    ck_assert_int_eq(opt.new_algo, XBCRYPT_ALGO_AES128);
+    /* From NONE: the new algorithm must be given, and NONE is refused. */
+    ck_assert_int_eq(parse("--rekey", "-aNONE", "--new-encrypt-key-file=n",
+                           "--new-encrypt-algo=AES256", NULL),
+                     XBC_ARGS_RUN);
+    ck_assert_int_eq(parse("--rekey", "-aNONE", "--new-encrypt-key-file=n", NULL),
+                     XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "unencrypted"));
+    ck_assert_int_eq(parse("--rekey", "-aAES256", "-fk", "--new-encrypt-key-file=n",
+                           "--new-encrypt-algo=none", NULL),
+                     XBC_ARGS_ERROR);
+    /* What it needs. */
+    ck_assert_int_eq(parse("--rekey", "-f", "k", "--new-encrypt-key-file=n", NULL),
+                     XBC_ARGS_NO_ALGO);
+    ck_assert_int_eq(parse("--rekey", "-a", "AES256", "--new-encrypt-key-file=n", NULL),
+                     XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--encrypt-key-file is missing"));
+    ck_assert_int_eq(parse("--rekey", "-a", "AES256", "-f", "k", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--new-encrypt-key-file is missing"));
+    ck_assert_ptr_nonnull(opt.hint);
+    ck_assert_int_eq(parse("--rekey", "-aAES256", "-fk", "--new-encrypt-key-file=", NULL),
+                     XBC_ARGS_ERROR);
+    ck_assert_int_eq(parse("--rekey", "-aAES256", "-fk", "--new-encrypt-key-file=n",
+                           "--new-encrypt-algo=AES512", NULL),
+                     XBC_ARGS_ERROR);
+    ck_assert_str_eq(err, "unknown --new-encrypt-algo: use NONE, AES128, AES192 or AES256");
+    /* The new key belongs to --rekey only. */
+    ck_assert_int_eq(parse("-aAES256", "-fk", "--new-encrypt-key-file=n", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "only used with --rekey"));
+    ck_assert_int_eq(parse("--verify", "--new-encrypt-algo=AES256", NULL), XBC_ARGS_ERROR);
+    /* A refused key still wins over everything. */
+    ck_assert_int_eq(parse("--rekey", "--info", "-k", "secret", NULL), XBC_ARGS_KEY_REFUSED);
+}
+END_TEST
+
+START_TEST(progress)
+{
+    ck_assert_int_eq(parse("-aNONE", "--progress", NULL), XBC_ARGS_RUN);
+    ck_assert_int_eq(opt.progress, XBC_PROGRESS_ON);
+    ck_assert_int_eq(parse("-aNONE", "--progress", "--no-progress", NULL), XBC_ARGS_RUN);
+    ck_assert_int_eq(opt.progress, XBC_PROGRESS_OFF);
+    ck_assert_int_eq(parse("-aNONE", "--no_progress", "--loose-progress", NULL), XBC_ARGS_RUN);
+    ck_assert_int_eq(opt.progress, XBC_PROGRESS_ON);
+    ck_assert_int_eq(parse("-aNONE", "--progress=yes", NULL), XBC_ARGS_ERROR);
+    /* -v keeps its meaning and is independent of the progress line. */
+    ck_assert_int_eq(parse("-aNONE", "-v", NULL), XBC_ARGS_RUN);
+    ck_assert(opt.verbose);
+    ck_assert_int_eq(opt.progress, XBC_PROGRESS_AUTO);
+    /* No new short letter: Percona may take any of them. */
+    ck_assert_int_eq(parse("-aNONE", "-p", NULL), XBC_ARGS_ERROR);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cli_parse_args");
@@ -219,6 +329,9 @@ int main(void)
     tcase_add_test(tc, no_value_echoed);
     tcase_add_test(tc, warnings_bounded);
     tcase_add_test(tc, odd_argv);
+    tcase_add_test(tc, modes);
+    tcase_add_test(tc, rekey);
+    tcase_add_test(tc, progress);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

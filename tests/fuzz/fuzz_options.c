@@ -14,8 +14,9 @@
  *  - an error result has a message and a hint; help, version and run have
  *    no message; every warning is NUL-terminated, at most XBC_WARNINGS_MAX;
  *  - a run result is complete and in range: an algorithm (and a key file
- *    unless it is NONE), sizes and threads within their documented limits,
- *    and input / output / key file either NULL or pointing into argv;
+ *    unless it is NONE) except for --verify and --info, a new key for
+ *    --rekey, sizes and threads within their documented limits, and input /
+ *    output / key files either NULL or pointing into argv;
  *  - no option value is quoted in a message: a value holding '@' (as a key
  *    might), and held by no other argument, never appears in the error or
  *    in any warning;
@@ -118,11 +119,23 @@ static void check_secrets(char **argv, int argc, const char *err, const struct x
 
 static void check_run(const struct xbc_options *o, char **argv, int argc)
 {
-    CHECK(o->algo_given);
+    /* --verify and --info need no algorithm and no key; --rekey needs a
+     * new key and never writes NONE. */
+    const bool keyless = o->mode == XBC_MODE_VERIFY || o->mode == XBC_MODE_INFO;
+    CHECK((int)o->mode >= XBC_MODE_CRYPT && (int)o->mode <= XBC_MODE_INFO);
+    CHECK(o->algo_given || keyless);
     CHECK((int)o->algo >= XBCRYPT_ALGO_NONE && (int)o->algo <= XBCRYPT_ALGO_AES256);
-    CHECK(o->algo == XBCRYPT_ALGO_NONE || o->key_file != NULL);
-    const char *paths[3] = {o->input, o->output, o->key_file};
-    for (int k = 0; k < 3; k++)
+    CHECK(o->algo == XBCRYPT_ALGO_NONE || o->key_file != NULL || keyless);
+    CHECK(!keyless || o->output == NULL);
+    CHECK(o->mode != XBC_MODE_VERIFY || o->decrypt);
+    CHECK(o->mode != XBC_MODE_INFO || o->key_file == NULL);
+    CHECK(o->mode == XBC_MODE_REKEY ||
+          (o->new_key_file == NULL && !o->new_algo_given));
+    CHECK(o->mode != XBC_MODE_REKEY ||
+          (o->new_key_file != NULL && o->new_algo != XBCRYPT_ALGO_NONE));
+    CHECK((int)o->progress >= XBC_PROGRESS_AUTO && (int)o->progress <= XBC_PROGRESS_OFF);
+    const char *paths[4] = {o->input, o->output, o->key_file, o->new_key_file};
+    for (int k = 0; k < 4; k++)
         if (paths[k])
             CHECK(paths[k][0] != '\0' && points_into(paths[k], argv, argc));
     CHECK(o->chunk_size >= XBCRYPT_CHUNK_SIZE_MIN && o->chunk_size <= XBCRYPT_CHUNK_SIZE_MAX);
@@ -197,7 +210,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(o2.decrypt == o.decrypt && o2.algo == o.algo && o2.algo_given == o.algo_given &&
           o2.input == o.input && o2.output == o.output && o2.key_file == o.key_file &&
           o2.chunk_size == o.chunk_size && o2.threads == o.threads &&
-          o2.read_buffer_size == o.read_buffer_size && o2.n_warnings == o.n_warnings);
+          o2.read_buffer_size == o.read_buffer_size && o2.n_warnings == o.n_warnings &&
+          o2.mode == o.mode && o2.progress == o.progress && o2.new_key_file == o.new_key_file);
     if (small) {
         const size_t len2 = strlen(err2);
         CHECK(len2 < small && len2 <= errlen && memcmp(err2, err, len2) == 0);

@@ -185,6 +185,16 @@ def main():
         ['-\x01'],
         ['-a', 'NONE', '-i', 'a', '-i', 'b', '-o', '-'],
         ['-'],
+        # issue 6: modes and progress
+        ['--verify', '-f', 'k', '-t', '4', '-i', 'in'],
+        ['--verify', '-aNONE', '--progress'],
+        ['--rekey', '-a', 'AES256', '-f', 'old', '--new-encrypt-key-file=new',
+         '--new-encrypt-algo', 'aes128'],
+        ['--rekey', '-a', 'NONE', '--new-encrypt-key-file', 'n'],
+        ['--info', '-v', '--no-progress'],
+        ['--info', '--verify'],
+        ['--info', '-f', 'k', '-o', 'x'],
+        ['--new-encrypt-key-file=n@secret', '-aNONE'],
     ]
     for i, argv in enumerate(lines):
         put('options', 'seed-line%02d' % i, b'\0'.join(a.encode('latin-1') for a in argv))

@@ -1,0 +1,295 @@
+/* xbc_common.c - what every mode of the xbcrypt drop-in shares; see xbc_common.h. */
+#include "xbc_common.h"
+#include "xbc_progress.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROGRESS_STEP ((uint64_t)100 << 20) /* -v: a line per 100 MiB read */
+
+void xbc_say(const char *kind, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    xbc_progress_clear();
+    /* One fprintf, so that a line is one write on unbuffered stderr. */
+    if (kind)
+        fprintf(stderr, "xbcrypt: %s: %s\n", kind, line);
+    else
+        fprintf(stderr, "xbcrypt: %s\n", line);
+}
+
+double xbc_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int xbc_open_input(const char *path)
+{
+    int fd;
+    do
+        fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        error("cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        error("cannot read %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        error("cannot read %s: %s", path,
+              S_ISDIR(st.st_mode) ? "it is a directory" : "--input takes a regular file");
+        if (!S_ISDIR(st.st_mode))
+            hint("give anything else on standard input: xbcrypt ... < %s", path);
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return fd;
+}
+
+xbcrypt_key *xbc_load_key(const char *path, xbcrypt_algo algo)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH))) {
+        warning("key file %s can be read by %s (mode %04o)", path,
+                (st.st_mode & S_IROTH) ? "every user" : "its group",
+                (unsigned)(st.st_mode & 07777));
+        hint("chmod 600 %s", path);
+    }
+    char msg[512];
+    xbcrypt_key *key = NULL;
+    xbcrypt_status st_ = xb_key_from_file(path, &key, msg, sizeof msg);
+    if (st_ != XBCRYPT_OK) {
+        error("%s", msg[0] ? msg : xb_status_name(st_));
+        return NULL;
+    }
+    st_ = xb_key_check(key, algo, msg, sizeof msg);
+    if (st_ != XBCRYPT_OK) {
+        error("key file %s: %s", path, msg[0] ? msg : xb_status_name(st_));
+        xb_key_free(key);
+        return NULL;
+    }
+    return key;
+}
+
+int xbc_sink_write(void *opaque, const void *buf, size_t len)
+{
+    struct xbc_sink *s = opaque;
+    const unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(s->fd, p, len > (size_t)1 << 30 ? (size_t)1 << 30 : len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno ? errno : EIO;
+        }
+        if (n == 0)
+            return EIO;
+        p += n;
+        len -= (size_t)n;
+        s->written += (uint64_t)n;
+    }
+    return 0;
+}
+
+static xbcrypt_status stream_buffer(struct xbc_stream *s, void **p, size_t *avail)
+{
+    return s->decrypt ? xb_decoder_buffer(s->dec, p, avail) : xb_encoder_buffer(s->enc, p, avail);
+}
+
+static xbcrypt_status stream_commit(struct xbc_stream *s, size_t n)
+{
+    return s->decrypt ? xb_decoder_commit(s->dec, n) : xb_encoder_commit(s->enc, n);
+}
+
+static xbcrypt_status stream_finish(struct xbc_stream *s)
+{
+    return s->decrypt ? xb_decoder_finish(s->dec) : xb_encoder_finish(s->enc);
+}
+
+void xbc_stream_stats(const struct xbc_stream *s, xbcrypt_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->struct_size = sizeof *st;
+    if (s->decrypt)
+        xb_decoder_stats(s->dec, st);
+    else
+        xb_encoder_stats(s->enc, st);
+}
+
+const char *xbc_stream_message(const struct xbc_stream *s)
+{
+    return s->decrypt ? xb_decoder_message(s->dec) : xb_encoder_message(s->enc);
+}
+
+int xbc_stream_write_error(const struct xbc_stream *s)
+{
+    return s->decrypt ? xb_decoder_write_error(s->dec) : xb_encoder_write_error(s->enc);
+}
+
+void xbc_stream_free(struct xbc_stream *s)
+{
+    xb_decoder_free(s->dec);
+    xb_encoder_free(s->enc);
+    s->dec = NULL;
+    s->enc = NULL;
+}
+
+xbcrypt_status xbc_pump(struct xbc_stream *s, struct xbc_pump *p)
+{
+    xbcrypt_status st;
+    xbcrypt_stats stats;
+    uint64_t next_report = PROGRESS_STEP;
+    p->t0 = xbc_now();
+    p->bytes_in = 0;
+    p->read_errno = 0;
+    for (;;) {
+        void *buf;
+        size_t avail;
+        if ((st = stream_buffer(s, &buf, &avail)) != XBCRYPT_OK)
+            break;
+        ssize_t n;
+        do
+            n = read(p->fd, buf, avail);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            p->read_errno = errno;
+            break;
+        }
+        if (n == 0) {
+            st = stream_finish(s);
+            break;
+        }
+        p->bytes_in += (uint64_t)n;
+        if (p->progress)
+            xbc_progress_update(p->progress, p->bytes_in);
+        if ((st = stream_commit(s, (size_t)n)) != XBCRYPT_OK)
+            break;
+        if (p->verbose && p->bytes_in >= next_report) {
+            xbc_stream_stats(s, &stats);
+            info("%" PRIu64 " MiB read, %" PRIu64 " chunks done, %.1f s", p->bytes_in >> 20,
+                 stats.chunks, xbc_now() - p->t0);
+            while (next_report <= p->bytes_in)
+                next_report += PROGRESS_STEP;
+        }
+    }
+    if (p->progress)
+        xbc_progress_finish(p->progress);
+    return st;
+}
+
+void xbc_engine_hint(xbcrypt_status st, const xbcrypt_stats *stats, xbcrypt_algo algo)
+{
+    switch (st) {
+    case XBCRYPT_E_WRONG_KEY:
+        if (algo == XBCRYPT_ALGO_NONE)
+            hint("the data looks encrypted: pass the --encrypt-algo and --encrypt-key-file it "
+                 "was made with");
+        else
+            hint("check that --encrypt-key-file holds the key the data was encrypted with; if "
+                 "it does, that chunk is damaged");
+        break;
+    case XBCRYPT_E_MAGIC:
+        if (stats->chunks == 0) {
+            hint("the input is not an xbcrypt stream: not encrypted, or already decrypted?");
+            break;
+        }
+        /* fall through */
+    case XBCRYPT_E_CRC:
+    case XBCRYPT_E_HASH:
+    case XBCRYPT_E_LIMIT:
+        if (stats->chunks == 0)
+            hint("the input is damaged there");
+        else
+            hint("the input is damaged there; the %" PRIu64 " chunk%s before it verified",
+                 stats->chunks, stats->chunks == 1 ? "" : "s");
+        break;
+    case XBCRYPT_E_TRUNCATED:
+        hint("the input is incomplete: was a copy or the backup interrupted?");
+        break;
+    default:
+        break;
+    }
+}
+
+int xbc_start(const struct xbc_options *o, int *in_fd)
+{
+    xbcrypt_status st;
+    *in_fd = STDIN_FILENO;
+    if (o->input && (*in_fd = xbc_open_input(o->input)) < 0) {
+        *in_fd = STDIN_FILENO;
+        return -1;
+    }
+    if ((st = xb_init()) != XBCRYPT_OK) {
+        error("cannot start the engine: %s", xb_status_name(st));
+        return -1;
+    }
+    return 0;
+}
+
+void xbc_settings(const struct xbc_options *o, xbcrypt_algo algo, const xbcrypt_key *key,
+                  xbcrypt_settings *set)
+{
+    xb_settings_default(set);
+    set->algo = algo;
+    set->key = key;
+    set->chunk_size = (size_t)o->chunk_size;
+    set->read_buffer_size = (size_t)o->read_buffer_size;
+    set->threads = o->threads;
+}
+
+int xbc_report(const struct xbc_options *o, const struct xbc_stream *s, const struct xbc_pump *p,
+               xbcrypt_status st, const char *out_name)
+{
+    xbcrypt_stats stats;
+    if (p->read_errno) {
+        error("reading %s: %s", o->input ? o->input : "standard input", strerror(p->read_errno));
+        return -1;
+    }
+    if (st == XBCRYPT_OK)
+        return 0;
+    int werr = xbc_stream_write_error(s);
+    if (st == XBCRYPT_E_WRITE && werr > 0)
+        error("writing %s: %s", out_name, strerror(werr));
+    else if (st == XBCRYPT_E_WRITE)
+        error("writing %s failed", out_name);
+    else if (o->input)
+        error("%s: %s", o->input, xbc_stream_message(s));
+    else
+        error("%s", xbc_stream_message(s));
+    xbc_stream_stats(s, &stats);
+    xbc_engine_hint(st, &stats, o->algo);
+    return -1;
+}
+
+void xbc_output_fail(struct xbc_output *out, const struct xbc_sink *sink, const char *what,
+                     const char *out_name)
+{
+    if (!out->direct || sink->written == 0)
+        info("nothing was written to %s", out_name);
+    else
+        info("%" PRIu64 " %s bytes were written to %s before the error; that output is "
+             "incomplete",
+             sink->written, what, out_name);
+    xbc_output_abort(out);
+}

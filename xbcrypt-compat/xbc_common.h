@@ -1,0 +1,114 @@
+/*
+ * xbc_common.h - what every mode of the xbcrypt drop-in shares: messages,
+ * opening the input, reading a key file, the output callback, one stream
+ * object (encoder or decoder) behind one set of calls, and the read loop
+ * that feeds it.
+ *
+ * Messages have one grammar (lower-case, no final period):
+ *   xbcrypt: error: what went wrong
+ *   xbcrypt: hint: what to do
+ *   xbcrypt: warning: ...
+ *   xbcrypt: ...            (information)
+ */
+#ifndef XBC_COMMON_H
+#define XBC_COMMON_H
+
+#include "xb_engine.h"
+#include "xbc_options.h"
+#include "xbc_output.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct xbc_progress;
+
+/* One line on stderr: "xbcrypt: KIND: text", or "xbcrypt: text" when kind
+ * is NULL.  Clears a progress line first. */
+void xbc_say(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define error(...) xbc_say("error", __VA_ARGS__)
+#define warning(...) xbc_say("warning", __VA_ARGS__)
+#define hint(...) xbc_say("hint", __VA_ARGS__)
+#define info(...) xbc_say(NULL, __VA_ARGS__)
+
+/* Seconds on the monotonic clock. */
+double xbc_now(void);
+
+/* Opens --input: a regular file only (a FIFO is refused, not waited on).
+ * Returns the fd, or -1 after printing why. */
+int xbc_open_input(const char *path);
+
+/* Reads a key file after a look at its permissions, and checks it fits
+ * `algo`.  NULL after printing why. */
+xbcrypt_key *xbc_load_key(const char *path, xbcrypt_algo algo);
+
+/* Where output goes, for xbc_sink_write. */
+struct xbc_sink {
+    int fd;
+    uint64_t written; /* bytes the fd accepted */
+};
+
+/* An engine write callback over a struct xbc_sink: everything, or an errno
+ * value. */
+int xbc_sink_write(void *opaque, const void *buf, size_t len);
+
+/* One stream object, encoder or decoder, behind one set of calls. */
+struct xbc_stream {
+    bool decrypt;
+    xbcrypt_encoder *enc;
+    xbcrypt_decoder *dec;
+};
+
+void xbc_stream_stats(const struct xbc_stream *s, xbcrypt_stats *st);
+const char *xbc_stream_message(const struct xbc_stream *s);
+int xbc_stream_write_error(const struct xbc_stream *s);
+void xbc_stream_free(struct xbc_stream *s);
+
+/* The read loop: what it is given and what it found. */
+struct xbc_pump {
+    int fd;                        /* in: the input */
+    bool verbose;                  /* in: -v lines every 100 MiB */
+    struct xbc_progress *progress; /* in: updated after every read; may be NULL */
+    double t0;                     /* out: when the loop started */
+    uint64_t bytes_in;             /* out: bytes read from fd */
+    int read_errno;                /* out: 0, or why a read failed */
+};
+
+/*
+ * Reads p->fd to its end straight into the stream's buffers, then finishes
+ * the stream.  Returns the stream's status (XBCRYPT_OK when the whole input
+ * went through); when a read fails it returns XBCRYPT_OK with
+ * p->read_errno set.  The progress line is finished (with its newline)
+ * before it returns.
+ */
+xbcrypt_status xbc_pump(struct xbc_stream *s, struct xbc_pump *p);
+
+/* What to suggest after an engine error. */
+void xbc_engine_hint(xbcrypt_status st, const xbcrypt_stats *stats, xbcrypt_algo algo);
+
+/* The first steps of every run: opens --input (when given) into *in_fd
+ * and starts the engine.  Returns 0, or -1 after printing why (then
+ * *in_fd is STDIN_FILENO or already closed). */
+int xbc_start(const struct xbc_options *o, int *in_fd);
+
+/* Settings from the options: algo, key, chunk and read-buffer sizes,
+ * threads. */
+void xbc_settings(const struct xbc_options *o, xbcrypt_algo algo, const xbcrypt_key *key,
+                  xbcrypt_settings *set);
+
+/*
+ * After xbc_pump(): prints what went wrong, if anything (a read error, a
+ * write error, or the engine's message naming the chunk, and a hint).
+ * Returns 0 when the whole input went through.
+ */
+int xbc_report(const struct xbc_options *o, const struct xbc_stream *s, const struct xbc_pump *p,
+               xbcrypt_status st, const char *out_name);
+
+/* Gives up on an output: says what is left at out_name (nothing, or an
+ * incomplete prefix when it was written directly) and removes the
+ * temporary.  Also right after a failed xbc_output_commit().  `what` names the bytes ("plaintext", "encrypted"). */
+void xbc_output_fail(struct xbc_output *out, const struct xbc_sink *sink, const char *what,
+                     const char *out_name);
+
+#endif /* XBC_COMMON_H */
