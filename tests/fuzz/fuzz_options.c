@@ -17,9 +17,9 @@
  *    unless it is NONE) except for --verify and --info, a new key for
  *    --rekey, sizes and threads within their documented limits, and input /
  *    output / key files either NULL or pointing into argv;
- *  - no option value is quoted in a message: a value holding '@' (as a key
- *    might), and held by no other argument, never appears in the error or
- *    in any warning;
+ *  - no option value is quoted in a message: '@' and the letters and
+ *    digits after it, in a value and in no other argument, never appear in
+ *    the error or in any warning (see secret_in());
  *  - xbc_parse_size() agrees with an independent reading of every argument.
  */
 #include "fuzz_harness.h"
@@ -82,30 +82,45 @@ static bool points_into(const char *p, char **argv, int argc)
     return false;
 }
 
-/* The part of argument `a` that is an option's value or an operand and
- * holds '@': from the '@' on, when at least 4 bytes long; else NULL. */
-static const char *secret_in(const char *a)
+/*
+ * The "secret" of argument `a`: '@' and the letters and digits right after
+ * it (at most 63 bytes), when at least 4 bytes long and in a value (after
+ * the '=' of a long option, past the first letter of a short one, or an
+ * operand).  Messages quote option names, and always close a quoted name
+ * with a byte that is not a letter or digit, so such a run can only show up
+ * in a message if the parser quoted a value - or if some other argument
+ * holds it too, which check_secrets() skips.  Returns false when `a` holds
+ * no secret.
+ */
+static bool secret_in(const char *a, char out[64])
 {
     const char *at = strchr(a, '@');
-    if (!at || strlen(at) < 4)
-        return NULL;
+    if (!at)
+        return false;
     if (a[0] == '-' && a[1] == '-') {
         const char *eq = strchr(a, '=');
-        return eq && eq < at ? at : NULL; /* '@' in a name may be quoted */
+        if (!eq || eq > at)
+            return false;
+    } else if (a[0] == '-' && at - a < 2) {
+        return false;
     }
-    if (a[0] == '-')
-        return at - a >= 2 ? at : NULL; /* "-x@..." reports at most "-@" */
-    return at;
+    size_t n = 1;
+    while (n < 63 && ((at[n] >= 'a' && at[n] <= 'z') || (at[n] >= 'A' && at[n] <= 'Z') ||
+                      (at[n] >= '0' && at[n] <= '9')))
+        n++;
+    if (n < 4)
+        return false;
+    memcpy(out, at, n);
+    out[n] = '\0';
+    return true;
 }
 
 static void check_secrets(char **argv, int argc, const char *err, const struct xbc_options *o)
 {
     for (int i = 1; i < argc; i++) {
-        const char *secret = secret_in(argv[i]);
-        if (!secret)
+        char secret[64];
+        if (!secret_in(argv[i], secret))
             continue;
-        /* Only a value that no other argument holds: an unknown option's
-         * name is quoted, and may contain the same bytes. */
         bool elsewhere = false;
         for (int j = 1; j < argc && !elsewhere; j++)
             elsewhere = j != i && strstr(argv[j], secret) != NULL;
