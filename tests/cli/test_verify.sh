@@ -1,0 +1,173 @@
+#!/bin/bash
+# --verify: every good fixture passes (with the key: structure, CRC-32 and
+# SHA-256; without: structure and CRC-32 only, and it says so); every
+# damaged one fails naming the chunk.  Never a byte on stdout, never a file.
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh" "$@"
+
+# key_of FILE: the key option for a fixture, from its name.
+key_of() {
+    case $(basename "$1") in
+    none_*) echo "-a NONE" ;;
+    *aes128_*) echo "-f $K16" ;;
+    *aes192_*) echo "-f $K24" ;;
+    *) echo "-f $K32" ;;
+    esac
+}
+
+# chunks_of FILE: the number of chunks, from the manifest (legacy files are
+# not in it: 64 KiB chunks).
+chunks_of() {
+    python3 - "$FIX" "$1" <<'EOF'
+import json, math, os, sys
+fix, path = sys.argv[1], sys.argv[2]
+rel = os.path.relpath(path, fix)
+for e in json.load(open(os.path.join(fix, 'manifest.json'))):
+    if e['file'] == rel:
+        print(e['chunks'])
+        sys.exit(0)
+size = {'p1023': 1023, 'p200000': 200000}[rel.split('_')[-1].split('.')[0]]
+print(math.ceil(size / 65536))
+EOF
+}
+
+# in_w CMD...: runs CMD in the case directory (not in a subshell: $RC stays).
+in_w() {
+    local back=$PWD
+    cd "$W" || return
+    "$@"
+    cd "$back" || return
+}
+
+# expect_clean: nothing on stdout, nothing left in the case directory.
+expect_clean() {
+    expect_out_empty
+    expect_dir_only "$W" out err "$@"
+}
+
+good=$(cd "$FIX" && ls det/*.xbcrypt legacy/*.xbcrypt random/*.xbcrypt)
+[ -n "$good" ] || fail "no fixtures found"
+for f in $good; do
+    n=$(chunks_of "$FIX/$f")
+    for t in 1 4; do
+        case_ "verify $f, -t $t"
+        # shellcheck disable=SC2046
+        in_w xb --verify $(key_of "$f") -t "$t" -i "$FIX/$f"
+        expect_rc 0
+        if [ "$n" = 1 ]; then s=""; else s=s; fi
+        expect_err "^xbcrypt: verify passed: $n chunk$s( of format version|,)"
+        expect_clean
+    done
+    case "$f" in
+    */none_*) ;;
+    *)
+        case_ "verify $f without a key"
+        xb --verify -a AES256 <"$FIX/$f"
+        expect_rc 0
+        expect_err "^xbcrypt: verify passed: $n chunk"
+        if [ "$n" != 0 ]; then
+            expect_err '^xbcrypt: checked: structure and CRC-32 only; without --encrypt-key-file'
+        fi
+        expect_clean
+        ;;
+    esac
+done
+
+case_ "what was checked, with the key"
+xb --verify -a AES256 -f "$K32" -i "$FIX/det/aes256_p200000.xbcrypt"
+expect_err '^xbcrypt: verify passed: 4 chunks of format version 3, 200000 plaintext bytes, [0-9.]+ s$'
+expect_err '^xbcrypt: checked: structure, CRC-32 and SHA-256 of every chunk, under the key$'
+case_ "what was checked, legacy"
+xb --verify -a AES256 -f "$K32" -i "$FIX/legacy/v2_aes256_p200000.xbcrypt"
+expect_err 'format version 2,'
+expect_err 'SHA-256 of 0; version-1 and -2 chunks carry no SHA-256'
+case_ "what was checked, NONE"
+xb --verify -a NONE -i "$FIX/det/none_p65537.xbcrypt"
+expect_err 'SHA-256 of every chunk \(NONE'
+case_ "mixed versions"
+cat "$FIX/legacy/v1_aes256_p200000.xbcrypt" "$FIX/det/aes256_p1.xbcrypt" >"$W/mixed"
+xb --verify -f "$K32" -i "$W/mixed"
+expect_rc 0
+expect_err 'verify passed: 5 chunks of format versions 1 and 3, 200001 plaintext bytes'
+case_ "empty stream"
+xb --verify -f "$K32" </dev/null
+expect_rc 0
+expect_err '^xbcrypt: verify passed: 0 chunks, 0 plaintext bytes'
+
+# --- failures: the chunk is named, nothing is written -----------------------
+# verify_fails NAME FILE CHUNK_REGEX [KEY OPTIONS]
+verify_fails() {
+    local name=$1 file=$2 what=$3
+    shift 3
+    for t in 1 4; do
+        case_ "$name, -t $t"
+        cp "$file" "$W/in"
+        in_w xb --verify -t "$t" "$@" -i "$W/in"
+        expect_fail
+        expect_err "^xbcrypt: error: .*$what"
+        expect_err '^xbcrypt: verify failed: '
+        expect_no_err 'verify passed'
+        expect_clean in
+    done
+}
+verify_fails "negative/payload_bitflip_chunk1" "$FIX/negative/payload_bitflip_chunk1.xbcrypt" \
+    'CRC-32 mismatch at chunk 1 \(offset 65628\)' -f "$K32"
+verify_fails "negative/payload_bitflip_chunk1 without a key" \
+    "$FIX/negative/payload_bitflip_chunk1.xbcrypt" 'CRC-32 mismatch at chunk 1 \(offset 65628\)'
+verify_fails "negative/trunc_150000" "$FIX/negative/trunc_150000.xbcrypt" \
+    'ends inside .*chunk 2 \(offset 131256\)' -f "$K32"
+verify_fails "negative/garbage_random4096" "$FIX/negative/garbage_random4096.bin" \
+    'not an xbcrypt stream.*chunk 0 \(offset 0\)' -f "$K32"
+verify_fails "wrong key" "$FIX/det/aes256_p200000.xbcrypt" 'wrong key: chunk 0 \(offset 0\)' \
+    -f "$KWRONG"
+
+# Own damage: a flipped bit in each chunk of a 4-chunk file.
+for spec in "0 100" "1 65728" "2 131356" "3 196984" "2 131256" "3 196908"; do
+    set -- $spec
+    cp "$FIX/det/aes256_p200000.xbcrypt" "$T/flip.$1.$2"
+    flip "$T/flip.$1.$2" "$2"
+    verify_fails "bit flipped at byte $2" "$T/flip.$1.$2" "chunk $1 " -f "$K32"
+done
+case_ "a flip in chunk 2 reports the chunks before it"
+cp "$T/flip.2.131356" "$W/in"
+xb --verify -f "$K32" -i "$W/in"
+expect_err 'verify failed: 2 chunks passed before the error'
+
+# A payload bit flipped and the CRC fixed: only the SHA-256 under the key
+# can see it.  Without the key, --verify passes and says what it did not check.
+python3 - "$FIX/det/aes256_p200000.xbcrypt" "$T/rehashed" <<'EOF'
+import sys, zlib
+data = bytearray(open(sys.argv[1], 'rb').read())
+off = 65628                     # chunk 1
+elen = int.from_bytes(data[off + 24:off + 32], 'little')
+start = off + 44 + 16
+data[start + 10] ^= 0x01
+data[off + 32:off + 36] = zlib.crc32(bytes(data[start:start + elen])).to_bytes(4, 'little')
+open(sys.argv[2], 'wb').write(data)
+EOF
+verify_fails "payload changed, CRC fixed" "$T/rehashed" 'SHA-256 mismatch at chunk 1 \(offset 65628\)' \
+    -f "$K32"
+case_ "payload changed, CRC fixed, no key"
+xb --verify -i "$T/rehashed"
+expect_rc 0
+expect_err 'structure and CRC-32 only'
+expect_out_empty
+
+# --- usage -------------------------------------------------------------------
+case_ "--verify with --output"
+in_w xb --verify -f "$K32" -o "$W/x" <"$FIX/det/aes256_p1.xbcrypt"
+expect_fail
+expect_err '^xbcrypt: error: --verify writes no output'
+expect_clean
+case_ "--verify with --rekey"
+xb --verify --rekey -a AES256 -f "$K32" <"$FIX/det/aes256_p1.xbcrypt"
+expect_fail
+expect_err 'cannot be combined'
+case_ "--verify -v keeps Percona's lines"
+xb --verify -v -f "$K32" -t 2 <"$FIX/det/aes256_p200000.xbcrypt"
+expect_rc 0
+expect_err '^xbcrypt: verifying standard input, with the key, 2 threads$'
+case_ "--verify draws no progress line in a file"
+xb --verify -f "$K32" <"$FIX/det/aes256_p200000.xbcrypt"
+expect_no_err 'MB/s'
+
+finish
