@@ -16,6 +16,12 @@
 #   - ratio = MB/s / limit;
 #   - peak RSS (the highest of the runs) against the bound of issue 3,
 #     (2N+3) x (chunk + 100) + read buffer (10 MiB) + 16 MiB.
+# Right after each decrypt row, the same file and N through --verify (no
+# output) and --rekey (decrypt + encrypt under a second key, to /dev/null),
+# with two more columns: vs dec = MB/s / the decrypt row's MB/s, and the
+# target (verify >= 0.90, rekey >= 0.45) with "met" or "LOW".  For rekey,
+# limit is half of hwlimit's (two passes of crypto per byte) and the bound
+# counts two rings.
 # Then `openssl enc -aes-256-ctr` on the same file as a reference line.
 #
 # A benchmark for a person to run, not a test: it asserts nothing about
@@ -164,8 +170,10 @@ note "making a $size_mib MiB random file in $work"
 plain=$work/plain
 key=$work/key
 head -c "$bytes" /dev/urandom >"$plain"
+key2=$work/key2
 head -c 32 /dev/urandom >"$key"
-chmod 600 "$key"
+head -c 32 /dev/urandom >"$key2"
+chmod 600 "$key" "$key2"
 cat "$plain" >/dev/null # in the page cache: the runs read memory, not disk
 
 say "xbcrypt benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -179,8 +187,8 @@ say "          setting, hwlimit ($hw_secs s) alternating with xbcrypt; peak RSS 
 if [[ $quick == 1 ]]; then say "mode:     QUICK (smoke test): figures are not meaningful"; fi
 say "load:     $(load) (1, 5, 15 min) at start"
 say ""
-hdr=$(printf '%-9s %6s %4s %9s %10s %6s %9s %10s %5s' \
-    direction chunk N MB/s 'limit MB/s' ratio 'RSS MiB' 'bound MiB' RSS)
+hdr=$(printf '%-9s %6s %4s %9s %10s %6s %9s %10s %5s %7s %4s' \
+    direction chunk N MB/s 'limit MB/s' ratio 'RSS MiB' 'bound MiB' RSS 'vs dec' want)
 say "$hdr"
 say "$(printf '%s' "$hdr" | tr -c '\n' '-')"
 
@@ -188,43 +196,74 @@ mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / s / 1e6 }'; }
 chunk_name() { if (($1 % 1048576 == 0)); then echo "$(($1 / 1048576))M"; else echo "$(($1 / 1024))K"; fi; }
 
 over=0
-for direction in encrypt decrypt; do
-    for chunk in 65536 1048576; do
-        input=$plain
-        flag=()
-        if [[ $direction == decrypt ]]; then
-            input=$work/cipher
-            rm -f -- "$input"
-            note "encrypting the test file with ${chunk}-byte chunks"
-            "$xbcrypt" -a AES256 -f "$key" -s "$chunk" -t "$cores" -i "$plain" -o "$input" ||
-                die "cannot encrypt the test file"
-            cat "$input" >/dev/null
-            flag=(-d)
+# row DIRECTION CHUNK N INPUT: measures one setting (best of $runs, hwlimit
+# alternating) and prints its row.  Sets $speed (MB/s).  verify and rekey
+# rows add their ratio to $dec_speed, the decrypt row of the same chunk
+# size and N measured just before, and whether it meets its target.
+row() {
+    local direction=$1 chunk=$2 n=$3 input=$4 cmd best_t='' best_hw=0 peak=0 r t rss hw
+    case $direction in
+    encrypt) cmd=("$xbcrypt" -a AES256 -f "$key" -s "$chunk" -t "$n" -i "$input" -o /dev/null) ;;
+    decrypt) cmd=("$xbcrypt" -a AES256 -f "$key" -d -s "$chunk" -t "$n" -i "$input" -o /dev/null) ;;
+    verify) cmd=("$xbcrypt" --verify -a AES256 -f "$key" -t "$n" -i "$input") ;;
+    rekey) cmd=("$xbcrypt" --rekey -a AES256 -f "$key" --new-encrypt-key-file "$key2"
+        -s "$chunk" -t "$n" -i "$input" -o /dev/null) ;;
+    esac
+    note "$direction, $(chunk_name "$chunk"), N=$n"
+    for ((r = 0; r < runs; r++)); do
+        read -r t rss < <(measure "${cmd[@]}")
+        [[ -n $t ]] || die "no measurement for $direction, chunk $chunk, N=$n"
+        if [[ -z $best_t ]] || awk -v a="$t" -v b="$best_t" 'BEGIN { exit !(a < b) }'; then
+            best_t=$t
         fi
-        for n in $threads; do
-            note "$direction, $(chunk_name "$chunk"), N=$n"
-            best_t='' best_hw=0 peak=0
-            for ((r = 0; r < runs; r++)); do
-                read -r t rss < <(measure "$xbcrypt" -a AES256 -f "$key" "${flag[@]}" \
-                    -s "$chunk" -t "$n" -i "$input" -o /dev/null)
-                [[ -n $t ]] || die "no measurement for $direction, chunk $chunk, N=$n"
-                if [[ -z $best_t ]] || awk -v a="$t" -v b="$best_t" 'BEGIN { exit !(a < b) }'; then
-                    best_t=$t
-                fi
-                ((rss > peak)) && peak=$rss
-                hw=$("$hwlimit" -q -d "$hw_secs" "$n" "$chunk") || die "hwlimit failed"
-                if awk -v a="$hw" -v b="$best_hw" 'BEGIN { exit !(a > b) }'; then best_hw=$hw; fi
-            done
-            speed=$(mbps "$bytes" "$best_t")
-            bound=$(((2 * n + 3) * (chunk + 100) + 10 * 1048576 + 16 * 1048576))
-            if ((peak * 1024 <= bound)); then verdict=OK; else verdict=OVER; over=1; fi
-            say "$(awk -v d="$direction" -v c="$(chunk_name "$chunk")" -v n="$n" -v s="$speed" \
-                -v l="$best_hw" -v p="$peak" -v b="$bound" -v v="$verdict" 'BEGIN {
-                    printf "%-9s %6s %4d %9.1f %10.1f %6.2f %9.1f %10.1f %5s",
-                        d, c, n, s, l, (l > 0 ? s / l : 0), p / 1024, b / 1048576, v }')"
-        done
-        rm -f -- "$work/cipher"
+        ((rss > peak)) && peak=$rss
+        hw=$("$hwlimit" -q -d "$hw_secs" "$n" "$chunk") || die "hwlimit failed"
+        if awk -v a="$hw" -v b="$best_hw" 'BEGIN { exit !(a > b) }'; then best_hw=$hw; fi
     done
+    speed=$(mbps "$bytes" "$best_t")
+    local rings=1 target=''
+    case $direction in
+    verify) target=0.90 ;;
+    rekey)
+        # Twice the crypto per byte, and two rings (decoder and encoder).
+        target=0.45 rings=2
+        best_hw=$(awk -v h="$best_hw" 'BEGIN { printf "%.1f", h / 2 }')
+        ;;
+    esac
+    local bound=$((rings * (2 * n + 3) * (chunk + 100) + 10 * 1048576 + 16 * 1048576)) verdict
+    if ((peak * 1024 <= bound)); then verdict=OK; else verdict=OVER; over=1; fi
+    local line
+    line=$(awk -v d="$direction" -v c="$(chunk_name "$chunk")" -v n="$n" -v s="$speed" \
+        -v l="$best_hw" -v p="$peak" -v b="$bound" -v v="$verdict" 'BEGIN {
+            printf "%-9s %6s %4d %9.1f %10.1f %6.2f %9.1f %10.1f %5s",
+                d, c, n, s, l, (l > 0 ? s / l : 0), p / 1024, b / 1048576, v }')
+    if [[ -n $target ]]; then
+        line+=$(awk -v s="$speed" -v d="$dec_speed" -v t="$target" 'BEGIN {
+            x = d > 0 ? s / d : 0
+            printf " %7.2f %4s %s", x, t, (x >= t ? "met" : "LOW") }')
+    fi
+    say "$line"
+}
+
+for chunk in 65536 1048576; do
+    for n in $threads; do
+        row encrypt "$chunk" "$n" "$plain"
+    done
+done
+for chunk in 65536 1048576; do
+    input=$work/cipher
+    rm -f -- "$input"
+    note "encrypting the test file with ${chunk}-byte chunks"
+    "$xbcrypt" -a AES256 -f "$key" -s "$chunk" -t "$cores" -i "$plain" -o "$input" ||
+        die "cannot encrypt the test file"
+    cat "$input" >/dev/null
+    for n in $threads; do
+        row decrypt "$chunk" "$n" "$input"
+        dec_speed=$speed
+        row verify "$chunk" "$n" "$input"
+        row rekey "$chunk" "$n" "$input"
+    done
+    rm -f -- "$work/cipher"
 done
 say ""
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/smoke.sh RUN_SH BUILD_DIR - the 'bench-smoke' test: run.sh on a
 # 16 MiB file in quick mode must exit 0 and print a well-formed row for every
-# direction, chunk size and thread count, and the openssl line if openssl is
-# there.  No speed is asserted: MB/s, limit and ratio only have to be numbers.
+# direction (encrypt, decrypt, verify, rekey; the last two with their ratio
+# to decrypt and its target), chunk size and thread count, and the openssl
+# line if openssl is there.  No speed is asserted: MB/s, limit and ratio only have to be numbers.
 set -uo pipefail
 export LC_ALL=C
 
@@ -21,9 +22,14 @@ fi
 fail=0
 num='[0-9]+\.[0-9]+'
 for n in $(printf '%s\n' 1 2 "$(nproc)" | sort -n -u); do
-    for direction in encrypt decrypt; do
+    for direction in encrypt decrypt verify rekey; do
         for chunk in 64K 1M; do
-            row="^$direction +$chunk +$n +$num +$num +$num +$num +$num +(OK|OVER)\$"
+            row="^$direction +$chunk +$n +$num +$num +$num +$num +$num +(OK|OVER)"
+            case $direction in
+            verify) row+=" +$num +0\\.90 +(met|LOW)\$" ;;
+            rekey) row+=" +$num +0\\.45 +(met|LOW)\$" ;;
+            *) row+="\$" ;;
+            esac
             count=$(grep -cE "$row" "$report")
             if [[ $count != 1 ]]; then
                 echo "FAIL: $count rows for $direction, chunk $chunk, N=$n (want 1)" >&2
@@ -32,8 +38,8 @@ for n in $(printf '%s\n' 1 2 "$(nproc)" | sort -n -u); do
         done
     done
 done
-rows=$(grep -cE '^(encrypt|decrypt) ' "$report")
-want=$((4 * $(printf '%s\n' 1 2 "$(nproc)" | sort -n -u | wc -l)))
+rows=$(grep -cE '^(encrypt|decrypt|verify|rekey) ' "$report")
+want=$((8 * $(printf '%s\n' 1 2 "$(nproc)" | sort -n -u | wc -l)))
 if [[ $rows != "$want" ]]; then
     echo "FAIL: $rows table rows, want $want" >&2
     fail=1
