@@ -247,6 +247,18 @@ int xbc_start(const struct xbc_options *o, int *in_fd)
     return 0;
 }
 
+int xbc_check_output(const char *path)
+{
+    char err[1024];
+    const char *hint_text;
+    if (xbc_output_check(path, err, sizeof err, &hint_text) == 0)
+        return 0;
+    error("%s", err);
+    if (hint_text)
+        hint("%s", hint_text);
+    return -1;
+}
+
 void xbc_settings(const struct xbc_options *o, xbcrypt_algo algo, const xbcrypt_key *key,
                   xbcrypt_settings *set)
 {

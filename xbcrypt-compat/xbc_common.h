@@ -92,6 +92,10 @@ void xbc_engine_hint(xbcrypt_status st, const xbcrypt_stats *stats, xbcrypt_algo
  * *in_fd is STDIN_FILENO or already closed). */
 int xbc_start(const struct xbc_options *o, int *in_fd);
 
+/* Checks that -o PATH may be written, before any work: 0, or -1 after
+ * printing why (and a hint when there is one). */
+int xbc_check_output(const char *path);
+
 /* Settings from the options: algo, key, chunk and read-buffer sizes,
  * threads. */
 void xbc_settings(const struct xbc_options *o, xbcrypt_algo algo, const xbcrypt_key *key,

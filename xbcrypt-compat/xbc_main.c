@@ -129,7 +129,6 @@ static int run(const struct xbc_options *o)
     const char *out_name = o->output ? o->output : "standard output";
     char err[1024];
     char msg[512] = "";
-    const char *hint_text;
     int rc = 1;
     int in_fd = STDIN_FILENO;
     xbcrypt_key *key = NULL;
@@ -143,12 +142,8 @@ static int run(const struct xbc_options *o)
 
     if (xbc_start(o, &in_fd) != 0)
         goto out;
-    if (o->output && xbc_output_check(o->output, err, sizeof err, &hint_text) != 0) {
-        error("%s", err);
-        if (hint_text)
-            hint("%s", hint_text);
+    if (o->output && xbc_check_output(o->output) != 0)
         goto out;
-    }
     if (o->algo != XBCRYPT_ALGO_NONE && !(key = xbc_load_key(o->key_file, o->algo)))
         goto out;
 

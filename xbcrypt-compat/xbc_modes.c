@@ -161,17 +161,12 @@ int xbc_run_rekey(const struct xbc_options *o)
     struct xbc_sink sink = {.fd = -1, .written = 0};
     struct xbc_output out;
     char err[1024];
-    const char *hint_text;
     int rc = 1;
 
     if (xbc_start(o, &r.in_fd) != 0)
         goto out;
-    if (o->output && xbc_output_check(o->output, err, sizeof err, &hint_text) != 0) {
-        error("%s", err);
-        if (hint_text)
-            hint("%s", hint_text);
+    if (o->output && xbc_check_output(o->output) != 0)
         goto out;
-    }
     if (rekey_keys(o, &old_key, &new_key) != 0)
         goto out;
     xbcrypt_settings set;
