@@ -78,4 +78,20 @@ int xb_decoder_write_error(const xbcrypt_decoder *dec);
 xbcrypt_status xb_decoder_buffer(xbcrypt_decoder *dec, void **buf, size_t *avail);
 xbcrypt_status xb_decoder_commit(xbcrypt_decoder *dec, size_t n);
 
+/*
+ * The public-key envelope: see xbcrypt_envelope_v1 in the public header
+ * (ownership, return codes, threads) and plugin/envelope/xb_envelope.h.
+ */
+xbcrypt_status xb_envelope_check_recipients(const char *const *fprs, size_t n_fprs, char *msg,
+                                            size_t msg_size);
+xbcrypt_status xb_envelope_wrap(const char *const *fprs, size_t n_fprs, void **wrapped,
+                                size_t *wrapped_len, xbcrypt_key **key, char *msg,
+                                size_t msg_size);
+xbcrypt_status xb_envelope_unwrap(const void *wrapped, size_t wrapped_len, xbcrypt_key **key,
+                                  char *msg, size_t msg_size);
+xbcrypt_status xb_envelope_rewrap(const void *wrapped, size_t wrapped_len,
+                                  const char *const *fprs, size_t n_fprs, void **out,
+                                  size_t *out_len, char *msg, size_t msg_size);
+void xb_envelope_free(void *wrapped);
+
 #endif /* XB_ENGINE_H */

@@ -11,6 +11,7 @@
  * written; anything else is 1.
  */
 #include "xbc_common.h"
+#include "xbc_envelope.h"
 #include "xbc_modes.h"
 #include "xbc_options.h"
 #include "xbc_output.h"
@@ -73,20 +74,36 @@ static int usage(void)
         "                               INT_MAX, olen != elen and trailing bytes; with -v\n"
         "                               the IVs too; exit 0, 2 when something is flagged,\n"
         "                               1 on damage\n"
-        "\n"
-        "Numbers take a K, M or G suffix (powers of 1024).  Long names may use '_' for\n"
-        "'-', and --loose-NAME is accepted for any option.  The key is never read from\n"
-        "the command line or the environment (XBCRYPT_ENCRYPTION_KEY is refused).\n"
-        "Make a key file with: (umask 077; openssl rand -out KEYFILE 32)\n"
-        "\n"
-        "Examples:\n"
-        "  xbcrypt -a AES256 -f backup.key < backup.xbstream > backup.xbstream.xbcrypt\n"
-        "  xbcrypt -d -a AES256 -f backup.key < backup.xbstream.xbcrypt | xbstream -x\n"
-        "  xbcrypt --verify -a AES256 -f backup.key -t 4 -i backup.xbstream.xbcrypt\n"
-        "  xbcrypt --rekey -a AES256 -f old.key --new-encrypt-key-file=new.key \\\n"
-        "          -i backup.xbstream.xbcrypt -o backup.rekeyed.xbcrypt\n"
-        "  xbcrypt --info -i backup.xbstream.xbcrypt\n",
+        "\n",
         XBC_THREADS_MAX);
+    /* ISO C caps one string literal at 4095 bytes: the rest in parts. */
+    fputs("Public-key envelope (the backup host holds no key that can decrypt):\n"
+          "      --recipient=FINGERPRINT  encrypt under a fresh random data key, wrapped to\n"
+          "                               this OpenPGP key (full fingerprint; repeat for more)\n"
+          "      --wrapped-key-file=FILE  instead of -f: where the wrapped data key is written\n"
+          "                               (created, never replaced) or, with -d, --verify or\n"
+          "                               --rekey, read from (gpg decrypts it)\n"
+          "      --rewrap                 wrap the data key of --wrapped-key-file to the\n"
+          "                               --recipient keys instead; touches no data\n"
+          "      --new-wrapped-key-file=FILE  what --rewrap writes (created, never replaced)\n"
+          "\n",
+          stdout);
+    fputs("Numbers take a K, M or G suffix (powers of 1024).  Long names may use '_' for\n"
+          "'-', and --loose-NAME is accepted for any option.  The key is never read from\n"
+          "the command line or the environment (XBCRYPT_ENCRYPTION_KEY is refused).\n"
+          "Make a key file with: (umask 077; openssl rand -out KEYFILE 32)\n"
+          "\n"
+          "Examples:\n"
+          "  xbcrypt -a AES256 -f backup.key < backup.xbstream > backup.xbstream.xbcrypt\n"
+          "  xbcrypt -d -a AES256 -f backup.key < backup.xbstream.xbcrypt | xbstream -x\n"
+          "  xbcrypt --verify -a AES256 -f backup.key -t 4 -i backup.xbstream.xbcrypt\n"
+          "  xbcrypt --rekey -a AES256 -f old.key --new-encrypt-key-file=new.key \\\n"
+          "          -i backup.xbstream.xbcrypt -o backup.rekeyed.xbcrypt\n"
+          "  xbcrypt --info -i backup.xbstream.xbcrypt\n"
+          "  xbcrypt -a AES256 --recipient=FPR --wrapped-key-file=backup.key.asc \\\n"
+          "          < backup.xbstream > backup.xbstream.xbcrypt\n"
+          "  xbcrypt -d -a AES256 --wrapped-key-file=backup.key.asc < backup.xbstream.xbcrypt\n",
+          stdout);
     return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
@@ -132,6 +149,8 @@ static int run(const struct xbc_options *o)
     int rc = 1;
     int in_fd = STDIN_FILENO;
     xbcrypt_key *key = NULL;
+    struct xbc_envelope env = {.created = NULL};
+    bool partial = false; /* encrypted bytes went where they cannot be taken back */
     struct xbc_stream s = {.decrypt = o->decrypt};
     struct xbc_sink sink = {.fd = -1, .written = 0};
     struct xbc_output out;
@@ -144,7 +163,12 @@ static int run(const struct xbc_options *o)
         goto out;
     if (o->output && xbc_check_output(o->output) != 0)
         goto out;
-    if (o->algo != XBCRYPT_ALGO_NONE && !(key = xbc_load_key(o->key_file, o->algo)))
+    if (o->wrapped_key_file) {
+        /* Encrypting, this creates the wrapped-key file: the last check
+         * before it must be the last that can fail without it. */
+        if (!(key = xbc_envelope_key(o, &env)))
+            goto out;
+    } else if (o->algo != XBCRYPT_ALGO_NONE && !(key = xbc_load_key(o->key_file, o->algo)))
         goto out;
 
     xbc_settings(o, o->algo, key, &set);
@@ -187,6 +211,7 @@ static int run(const struct xbc_options *o)
     }
 
     if (rc != 0) {
+        partial = out.direct && sink.written > 0;
         xbc_output_fail(&out, &sink, o->decrypt ? "plaintext" : "encrypted", out_name);
     } else if (o->verbose) {
         double dt = xbc_now() - pump.t0;
@@ -200,6 +225,7 @@ static int run(const struct xbc_options *o)
     }
 
 out:
+    xbc_envelope_end(&env, rc == 0 || partial);
     xbc_stream_free(&s);
     xb_key_free(key);
     if (in_fd != STDIN_FILENO)
@@ -285,6 +311,8 @@ int main(int argc, char **argv)
         return xbc_run_rekey(&o);
     case XBC_MODE_INFO:
         return xbc_run_info(&o);
+    case XBC_MODE_REWRAP:
+        return xbc_run_rewrap(&o);
     case XBC_MODE_CRYPT:
         break;
     }

@@ -1,6 +1,7 @@
 /* xbc_modes.c - --verify, --rekey and --info; see xbc_modes.h. */
 #include "xbc_modes.h"
 #include "xbc_common.h"
+#include "xbc_envelope.h"
 #include "xbc_progress.h"
 
 #include <inttypes.h>
@@ -70,11 +71,11 @@ int xbc_run_verify(const struct xbc_options *o)
     struct run r = {.in_fd = STDIN_FILENO, .s = {.decrypt = true}};
     xbcrypt_key *key = NULL;
     int rc = 1;
-    const bool keyed = o->key_file && o->algo != XBCRYPT_ALGO_NONE;
+    const bool keyed = (o->key_file || o->wrapped_key_file) && o->algo != XBCRYPT_ALGO_NONE;
 
     if (xbc_start(o, &r.in_fd) != 0)
         goto out;
-    if (keyed && !(key = xbc_load_key(o->key_file, o->algo)))
+    if (keyed && !(key = xbc_envelope_or_key_file(o)))
         goto out;
     xbcrypt_settings set;
     xbc_settings(o, o->algo, key, &set);
@@ -138,14 +139,15 @@ static int feed_encoder(void *opaque, const void *buf, size_t len)
  * why (keys loaded so far are left for the caller to free). */
 static int rekey_keys(const struct xbc_options *o, xbcrypt_key **old_key, xbcrypt_key **new_key)
 {
-    if (o->algo != XBCRYPT_ALGO_NONE && !(*old_key = xbc_load_key(o->key_file, o->algo)))
+    if (o->algo != XBCRYPT_ALGO_NONE && !(*old_key = xbc_envelope_or_key_file(o)))
         return -1;
     if (!(*new_key = xbc_load_key(o->new_key_file, o->new_algo)))
         return -1;
     if (*old_key && xb_key_equal(*old_key, *new_key)) {
-        error("--new-encrypt-key-file %s holds the same key as --encrypt-key-file %s: "
-              "re-encrypting under it would change nothing",
-              o->new_key_file, o->key_file);
+        error("--new-encrypt-key-file %s holds the same key as %s %s: re-encrypting under it "
+              "would change nothing",
+              o->new_key_file, o->key_file ? "--encrypt-key-file" : "--wrapped-key-file",
+              o->key_file ? o->key_file : o->wrapped_key_file);
         hint("make a new key with: (umask 077; openssl rand -out NEWKEY 32)");
         return -1;
     }

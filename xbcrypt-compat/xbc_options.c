@@ -26,7 +26,11 @@ enum opt_id {
     OPT_NEW_KEY_FILE,
     OPT_NEW_ALGO,
     OPT_PROGRESS,
-    OPT_NO_PROGRESS
+    OPT_NO_PROGRESS,
+    OPT_RECIPIENT,
+    OPT_WRAPPED_KEY_FILE,
+    OPT_NEW_WRAPPED_KEY_FILE,
+    OPT_REWRAP
 };
 
 struct opt_def {
@@ -70,6 +74,12 @@ static const struct opt_def options[] = {
     {"new-encrypt-algo", 0, OPT_NEW_ALGO, true},
     {"progress", 0, OPT_PROGRESS, false},
     {"no-progress", 0, OPT_NO_PROGRESS, false},
+    /* Issue 7, the public-key envelope: long names only, none a name or a
+     * prefix of Percona's. */
+    {"recipient", 0, OPT_RECIPIENT, true},
+    {"wrapped-key-file", 0, OPT_WRAPPED_KEY_FILE, true},
+    {"new-wrapped-key-file", 0, OPT_NEW_WRAPPED_KEY_FILE, true},
+    {"rewrap", 0, OPT_REWRAP, false},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -235,9 +245,11 @@ static bool algo_value(struct parser *p, const struct opt_def *d, const char *va
 static void set_mode(struct parser *p, const struct opt_def *d)
 {
     static const enum xbc_mode modes[] = {
-        [OPT_VERIFY] = XBC_MODE_VERIFY, [OPT_REKEY] = XBC_MODE_REKEY, [OPT_INFO] = XBC_MODE_INFO};
+        [OPT_VERIFY] = XBC_MODE_VERIFY, [OPT_REKEY] = XBC_MODE_REKEY, [OPT_INFO] = XBC_MODE_INFO,
+        [OPT_REWRAP] = XBC_MODE_REWRAP};
     if (p->mode_name && strcmp(p->mode_name, d->name) != 0) {
-        fail(p, "--%s and --%s cannot be combined: give one of --verify, --rekey and --info",
+        fail(p, "--%s and --%s cannot be combined: give one of --verify, --rekey, --info and "
+             "--rewrap",
              p->mode_name, d->name);
         return;
     }
@@ -292,6 +304,23 @@ static void apply(struct parser *p, const struct opt_def *d, const char *value)
         break;
     case OPT_PROGRESS:
         o->progress = XBC_PROGRESS_ON;
+        break;
+    case OPT_RECIPIENT:
+        if (value[0] == '\0')
+            fail(p, "--recipient needs a key's full fingerprint, and it is empty");
+        else if (o->n_recipients >= XBC_RECIPIENTS_MAX)
+            fail(p, "--recipient is given more than %u times", XBC_RECIPIENTS_MAX);
+        else
+            o->recipients[o->n_recipients++] = value;
+        break;
+    case OPT_WRAPPED_KEY_FILE:
+        need_path(p, d, value, &o->wrapped_key_file);
+        break;
+    case OPT_NEW_WRAPPED_KEY_FILE:
+        need_path(p, d, value, &o->new_wrapped_key_file);
+        break;
+    case OPT_REWRAP:
+        set_mode(p, d);
         break;
     case OPT_NO_PROGRESS:
         o->progress = XBC_PROGRESS_OFF;
@@ -430,6 +459,49 @@ static enum xbc_args_result check_rekey(struct xbc_options *out, char *err, size
     return XBC_ARGS_RUN;
 }
 
+/* The public-key envelope's options (issue 7): what goes with what. */
+static void check_envelope(struct parser *p)
+{
+    struct xbc_options *o = p->out;
+    bool decrypting = o->decrypt || o->mode == XBC_MODE_VERIFY || o->mode == XBC_MODE_REKEY;
+    if (o->mode == XBC_MODE_REWRAP) {
+        if (!o->wrapped_key_file)
+            fail(p, "--rewrap needs the wrapped-key file to read: --wrapped-key-file is missing");
+        else if (!o->new_wrapped_key_file)
+            fail(p, "--rewrap needs the file to write: --new-wrapped-key-file is missing");
+        else if (o->n_recipients == 0)
+            fail(p, "--rewrap needs the new recipients: give --recipient (a full fingerprint) "
+                    "at least once");
+        else if (o->decrypt || o->input || o->output || o->key_file || o->algo_given)
+            fail(p, "--rewrap touches no data: --decrypt, --input, --output, "
+                    "--encrypt-key-file and --encrypt-algo are not used with it");
+        return;
+    }
+    if (o->new_wrapped_key_file)
+        fail(p, "--new-wrapped-key-file is only used with --rewrap");
+    if (o->key_file && o->wrapped_key_file)
+        fail(p, "--encrypt-key-file and --wrapped-key-file cannot be combined: the key comes "
+                "from one of them");
+    if (o->n_recipients && !o->wrapped_key_file)
+        fail(p, "--recipient needs --wrapped-key-file: the file that will hold the data key "
+                "wrapped to the recipients");
+    if (!o->wrapped_key_file)
+        return;
+    if (o->mode == XBC_MODE_INFO)
+        fail(p, "--info reads no key: --wrapped-key-file is not used with it");
+    else if (decrypting && o->n_recipients)
+        fail(p, "--recipient is for encrypting and --rewrap: decrypting needs only "
+                "--wrapped-key-file (gpg finds the private key)");
+    else if (!decrypting && o->n_recipients == 0)
+        fail(p, "encrypting with --wrapped-key-file needs at least one --recipient (a full "
+                "fingerprint)");
+    else if (o->algo_given && o->algo == XBCRYPT_ALGO_NONE)
+        fail(p, "--wrapped-key-file holds an AES key: --encrypt-algo=NONE has no use for it");
+    else if (!decrypting && o->algo_given && o->algo != XBCRYPT_ALGO_AES256)
+        fail(p, "--recipient makes a 32-byte data key, an AES-256 key: use "
+                "--encrypt-algo=AES256");
+}
+
 enum xbc_args_result xbc_parse_args(int argc, char **argv, struct xbc_options *out, char *err,
                                     size_t errlen)
 {
@@ -462,6 +534,7 @@ enum xbc_args_result xbc_parse_args(int argc, char **argv, struct xbc_options *o
     }
 
     check_mode(&p);
+    check_envelope(&p);
     if (p.key_refused) {
         if (err && errlen)
             snprintf(err, errlen,
@@ -478,6 +551,8 @@ enum xbc_args_result xbc_parse_args(int argc, char **argv, struct xbc_options *o
         return XBC_ARGS_HELP;
     if (p.version)
         return XBC_ARGS_VERSION;
+    if (out->mode == XBC_MODE_REWRAP)
+        return XBC_ARGS_RUN; /* no data, so no algorithm */
     if (out->mode == XBC_MODE_VERIFY || out->mode == XBC_MODE_INFO) {
         /* Neither needs an algorithm: without a key they check what can be
          * checked without one. */
@@ -494,7 +569,7 @@ enum xbc_args_result xbc_parse_args(int argc, char **argv, struct xbc_options *o
                     "data unencrypted)";
         return XBC_ARGS_NO_ALGO;
     }
-    if (out->algo != XBCRYPT_ALGO_NONE && !out->key_file) {
+    if (out->algo != XBCRYPT_ALGO_NONE && !out->key_file && !out->wrapped_key_file) {
         if (err && errlen)
             snprintf(err, errlen, "--encrypt-algo=%s needs a key: --encrypt-key-file is missing",
                      xbc_algo_name(out->algo));

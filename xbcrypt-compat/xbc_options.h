@@ -28,6 +28,8 @@
 /* Largest --read-buffer-size accepted (1 TiB): far beyond any use, and far
  * from any overflow in the engine's arithmetic. */
 #define XBC_READ_BUFFER_MAX ((uint64_t)1 << 40)
+/* Most --recipient options accepted (the engine's limit). */
+#define XBC_RECIPIENTS_MAX 64u
 /* Warnings kept by one parse, and the length of each. */
 #define XBC_WARNINGS_MAX 8
 #define XBC_MESSAGE_MAX 256
@@ -50,7 +52,9 @@ enum xbc_mode {
     XBC_MODE_CRYPT = 0, /* encrypt, or decrypt with -d */
     XBC_MODE_VERIFY,    /* --verify: decrypt and check every chunk, write nothing */
     XBC_MODE_REKEY,     /* --rekey: decrypt under -f, encrypt under --new-encrypt-key-file */
-    XBC_MODE_INFO       /* --info: list the chunks, no key */
+    XBC_MODE_INFO,      /* --info: list the chunks, no key */
+    XBC_MODE_REWRAP     /* --rewrap: the data key of --wrapped-key-file to new
+                           --recipient keys, into --new-wrapped-key-file (issue 7) */
 };
 
 /* --progress / --no-progress; the last one given wins. */
@@ -77,6 +81,11 @@ struct xbc_options {
     uint64_t chunk_size;       /* --encrypt-chunk-size / -s */
     uint64_t read_buffer_size; /* --read-buffer-size / -r */
     unsigned threads;          /* --encrypt-threads / -t */
+    /* The public-key envelope (issue 7); pointers into argv, NULL when absent. */
+    const char *wrapped_key_file;     /* --wrapped-key-file */
+    const char *new_wrapped_key_file; /* --new-wrapped-key-file (--rewrap only) */
+    unsigned n_recipients;            /* --recipient, each time it is given */
+    const char *recipients[XBC_RECIPIENTS_MAX];
 
     /* For XBC_ARGS_ERROR, XBC_ARGS_KEY_REFUSED and XBC_ARGS_NO_ALGO: what to do
      * about it (static text, no prefix), or NULL. */

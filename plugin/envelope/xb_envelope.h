@@ -44,6 +44,8 @@
 #ifndef XB_ENVELOPE_H
 #define XB_ENVELOPE_H
 
+#include "xb_engine.h"
+
 #include <xbcrypt/xbcrypt.h>
 
 #include <stddef.h>
@@ -56,41 +58,22 @@
 #define XB_ENVELOPE_WRAPPED_MAX (1u << 20)
 
 /*
- * Checks every recipient (see above) without encrypting anything.  Useful
- * to fail before any output exists.
+ * The functions are declared in xb_engine.h, beside the rest of the engine's
+ * internal API:
+ *   xb_envelope_check_recipients  every recipient checked as wrap would, no key
+ *   xb_envelope_wrap    fresh 32-byte data key (GCRY_VERY_STRONG_RANDOM,
+ *                       straight into secure memory), encrypted to every
+ *                       recipient; *key (xb_key_free) and *wrapped
+ *                       (xb_envelope_free) on success, NULL / 0 on failure
+ *   xb_envelope_unwrap  decrypt with whatever secret key gpg-agent can use
+ *                       (a key file, a smartcard, a pinentry prompt); the
+ *                       plaintext must be 32 bytes
+ *   xb_envelope_rewrap  unwrap, then wrap the same key to new recipients
+ *                       (checked before the secret key is used)
+ *   xb_envelope_free    frees a wrapped key; NULL is a no-op
  */
-xbcrypt_status xb_envelope_check_recipients(const char *const *fprs, size_t n_fprs, char *msg,
-                                            size_t msg_size);
 
-/*
- * Generates a fresh 32-byte data key (libgcrypt GCRY_VERY_STRONG_RANDOM,
- * straight into secure memory) and encrypts it to every recipient.  On
- * success *key is the data key (free with xb_key_free) and *wrapped /
- * *wrapped_len the armoured OpenPGP message (free with xb_envelope_free).
- * On failure all three are NULL / 0.
- */
-xbcrypt_status xb_envelope_wrap(const char *const *fprs, size_t n_fprs, void **wrapped,
-                                size_t *wrapped_len, xbcrypt_key **key, char *msg,
-                                size_t msg_size);
-
-/*
- * Decrypts a wrapped key with whatever secret key gpg-agent can use (a key
- * file, a smartcard, a pinentry prompt).  The key must be 32 bytes.  *key
- * is NULL on failure.
- */
-xbcrypt_status xb_envelope_unwrap(const void *wrapped, size_t wrapped_len, xbcrypt_key **key,
-                                  char *msg, size_t msg_size);
-
-/*
- * Unwraps and wraps the same data key again to new recipients (all checked
- * first).  *out / *out_len: the new message, freed with xb_envelope_free;
- * NULL / 0 on failure.
- */
-xbcrypt_status xb_envelope_rewrap(const void *wrapped, size_t wrapped_len,
-                                  const char *const *fprs, size_t n_fprs, void **out,
-                                  size_t *out_len, char *msg, size_t msg_size);
-
-/* Frees a wrapped key returned above; NULL is a no-op. */
-void xb_envelope_free(void *wrapped);
+_Static_assert(XB_ENVELOPE_KEY_SIZE == XBCRYPT_ENVELOPE_KEY_SIZE,
+               "the public header and the engine agree on the data key size");
 
 #endif /* XB_ENVELOPE_H */

@@ -137,10 +137,22 @@ static void check_run(const struct xbc_options *o, char **argv, int argc)
     /* --verify and --info need no algorithm and no key; --rekey needs a
      * new key and never writes NONE. */
     const bool keyless = o->mode == XBC_MODE_VERIFY || o->mode == XBC_MODE_INFO;
-    CHECK((int)o->mode >= XBC_MODE_CRYPT && (int)o->mode <= XBC_MODE_INFO);
-    CHECK(o->algo_given || keyless);
+    /* Issue 7: --rewrap touches no data, so it takes no algorithm; a key
+     * comes from -f or from --wrapped-key-file, never both. */
+    const bool rewrap = o->mode == XBC_MODE_REWRAP;
+    CHECK((int)o->mode >= XBC_MODE_CRYPT && (int)o->mode <= XBC_MODE_REWRAP);
+    CHECK(o->algo_given || keyless || rewrap);
     CHECK((int)o->algo >= XBCRYPT_ALGO_NONE && (int)o->algo <= XBCRYPT_ALGO_AES256);
-    CHECK(o->algo == XBCRYPT_ALGO_NONE || o->key_file != NULL || keyless);
+    CHECK(o->algo == XBCRYPT_ALGO_NONE || o->key_file != NULL || o->wrapped_key_file != NULL ||
+          keyless || rewrap);
+    CHECK(!(o->key_file && o->wrapped_key_file));
+    CHECK(o->n_recipients <= XBC_RECIPIENTS_MAX);
+    CHECK(o->n_recipients == 0 || o->wrapped_key_file != NULL);
+    CHECK(rewrap == (o->new_wrapped_key_file != NULL));
+    CHECK(!rewrap || (o->wrapped_key_file && o->n_recipients > 0 && !o->input && !o->output &&
+                      !o->key_file && !o->decrypt));
+    for (unsigned k = 0; k < o->n_recipients; k++)
+        CHECK(o->recipients[k][0] != '\0' && points_into(o->recipients[k], argv, argc));
     CHECK(!keyless || o->output == NULL);
     CHECK(o->mode != XBC_MODE_VERIFY || o->decrypt);
     CHECK(o->mode != XBC_MODE_INFO || o->key_file == NULL);
@@ -149,8 +161,9 @@ static void check_run(const struct xbc_options *o, char **argv, int argc)
     CHECK(o->mode != XBC_MODE_REKEY ||
           (o->new_key_file != NULL && o->new_algo != XBCRYPT_ALGO_NONE));
     CHECK((int)o->progress >= XBC_PROGRESS_AUTO && (int)o->progress <= XBC_PROGRESS_OFF);
-    const char *paths[4] = {o->input, o->output, o->key_file, o->new_key_file};
-    for (int k = 0; k < 4; k++)
+    const char *paths[6] = {o->input,        o->output,           o->key_file,
+                            o->new_key_file, o->wrapped_key_file, o->new_wrapped_key_file};
+    for (int k = 0; k < 6; k++)
         if (paths[k])
             CHECK(paths[k][0] != '\0' && points_into(paths[k], argv, argc));
     CHECK(o->chunk_size >= XBCRYPT_CHUNK_SIZE_MIN && o->chunk_size <= XBCRYPT_CHUNK_SIZE_MAX);
@@ -226,7 +239,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
           o2.input == o.input && o2.output == o.output && o2.key_file == o.key_file &&
           o2.chunk_size == o.chunk_size && o2.threads == o.threads &&
           o2.read_buffer_size == o.read_buffer_size && o2.n_warnings == o.n_warnings &&
-          o2.mode == o.mode && o2.progress == o.progress && o2.new_key_file == o.new_key_file);
+          o2.mode == o.mode && o2.progress == o.progress && o2.new_key_file == o.new_key_file &&
+          o2.wrapped_key_file == o.wrapped_key_file &&
+          o2.new_wrapped_key_file == o.new_wrapped_key_file && o2.n_recipients == o.n_recipients);
     if (small) {
         const size_t len2 = strlen(err2);
         CHECK(len2 < small && len2 <= errlen && memcmp(err2, err, len2) == 0);

@@ -195,6 +195,15 @@ def main():
         ['--info', '--verify'],
         ['--info', '-f', 'k', '-o', 'x'],
         ['--new-encrypt-key-file=n@secret', '-aNONE'],
+        # issue 7: the public-key envelope
+        ['-a', 'AES256', '--recipient=0123456789ABCDEF0123456789ABCDEF01234567',
+         '--recipient', 'x', '--wrapped-key-file=w.asc'],
+        ['-d', '-aAES256', '--wrapped-key-file', 'w.asc', '-o', 'out'],
+        ['--verify', '--wrapped_key_file=w'],
+        ['--rewrap', '--wrapped-key-file=old', '--recipient=r', '--new-wrapped-key-file=new'],
+        ['--rewrap', '--new-wrapped-key-file=n', '-i', 'x'],
+        ['-aAES256', '-f', 'k', '--wrapped-key-file=w'],
+        ['-aAES256', '--recipient=r@secret'],
     ]
     for i, argv in enumerate(lines):
         put('options', 'seed-line%02d' % i, b'\0'.join(a.encode('latin-1') for a in argv))

@@ -1,0 +1,293 @@
+/* xbc_envelope.c - the public-key envelope on the command line; see xbc_envelope.h. */
+#include "xbc_envelope.h"
+
+#include "xbc_common.h"
+#include "xbc_options.h"
+#include "xb_engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A wrapped key is a few hundred bytes per recipient; the engine refuses
+ * more than 1 MiB, so read one byte beyond that to notice. */
+#define WRAPPED_READ_MAX ((size_t)1 << 20)
+
+static const char hint_exists[] =
+    "each backup gets its own data key and its own wrapped-key file: choose a new name (the "
+    "existing file may be the only way to read an older backup)";
+
+/* Reads a whole wrapped-key file (it is not secret: the data key inside is
+ * encrypted).  NULL after printing why. */
+static void *read_wrapped(const char *path, size_t *len)
+{
+    int fd;
+    do
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        int e = errno;
+        error("cannot open the wrapped-key file %s: %s", path, strerror(e));
+        if (e == ENOENT)
+            hint("give the file that was written beside this backup by xbcrypt --recipient=... "
+                 "--wrapped-key-file=PATH");
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        error("cannot read the wrapped-key file %s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        error("cannot read the wrapped-key file %s: %s", path,
+              S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    unsigned char *buf = malloc(WRAPPED_READ_MAX + 1);
+    if (!buf) {
+        error("out of memory");
+        close(fd);
+        return NULL;
+    }
+    size_t n = 0;
+    while (n <= WRAPPED_READ_MAX) {
+        ssize_t r = read(fd, buf + n, WRAPPED_READ_MAX + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            error("reading the wrapped-key file %s: %s", path, strerror(errno));
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (n == 0 || n > WRAPPED_READ_MAX) {
+        error("the wrapped-key file %s is %s", path,
+              n == 0 ? "empty" : "larger than 1 MiB: not a wrapped-key file");
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* Refuses an existing path before any work is done (O_EXCL still decides
+ * later; this only fails early, before gpg runs). */
+static int check_absent(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        error("the wrapped-key file %s already exists, and it is never replaced", path);
+        hint("%s", hint_exists);
+        return -1;
+    }
+    if (errno != ENOENT) {
+        error("cannot create the wrapped-key file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno : EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* fsync of the directory holding path, so that the new name lasts too. */
+static void sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == path)
+        strcpy(dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir) {
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+    } else
+        return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+/*
+ * Creates path (O_EXCL: an existing file or symlink is refused, whoever
+ * made it meanwhile), writes the wrapped key and syncs it.  On failure
+ * nothing is left at path.  Returns 0, or -1 after printing why.
+ */
+static int create_wrapped(const char *path, const void *data, size_t len)
+{
+    int fd;
+    do
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0666);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        int e = errno;
+        error("cannot create the wrapped-key file %s: %s", path, strerror(e));
+        if (e == EEXIST)
+            hint("%s", hint_exists);
+        return -1;
+    }
+    int e = write_all(fd, data, len);
+    if (!e && fsync(fd) != 0)
+        e = errno;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (e) {
+        error("writing the wrapped-key file %s: %s", path, strerror(e));
+        unlink(path);
+        info("nothing was written to %s", path);
+        return -1;
+    }
+    sync_parent(path);
+    return 0;
+}
+
+/* The key of a decrypting run, from the wrapped-key file. */
+static xbcrypt_key *unwrap_file(const char *path, xbcrypt_algo algo)
+{
+    size_t len = 0;
+    void *wrapped = read_wrapped(path, &len);
+    if (!wrapped)
+        return NULL;
+    char msg[512];
+    xbcrypt_key *key = NULL;
+    xbcrypt_status st = xb_envelope_unwrap(wrapped, len, &key, msg, sizeof msg);
+    free(wrapped);
+    if (st != XBCRYPT_OK) {
+        error("%s: %s", path, msg[0] ? msg : xb_status_name(st));
+        if (st == XBCRYPT_E_KEY && strstr(msg, "no secret key"))
+            hint("run this where the private key of a recipient is (gpg --list-secret-keys), or "
+                 "plug in its smartcard; GNUPGHOME selects the keyring");
+        return NULL;
+    }
+    st = xb_key_check(key, algo, msg, sizeof msg);
+    if (st != XBCRYPT_OK) {
+        error("%s: %s", path, msg[0] ? msg : xb_status_name(st));
+        xb_key_free(key);
+        return NULL;
+    }
+    return key;
+}
+
+xbcrypt_key *xbc_envelope_key(const struct xbc_options *o, struct xbc_envelope *env)
+{
+    env->created = NULL;
+    const char *path = o->wrapped_key_file;
+    if (o->decrypt)
+        return unwrap_file(path, o->algo);
+
+    if (check_absent(path) != 0)
+        return NULL;
+    char msg[512];
+    void *wrapped = NULL;
+    size_t len = 0;
+    xbcrypt_key *key = NULL;
+    xbcrypt_status st = xb_envelope_wrap(o->recipients, o->n_recipients, &wrapped, &len, &key,
+                                         msg, sizeof msg);
+    if (st != XBCRYPT_OK) {
+        error("%s", msg[0] ? msg : xb_status_name(st));
+        if (st == XBCRYPT_E_KEY && strstr(msg, "no such public key"))
+            hint("import the recipient's public key on this host first: gpg --import KEY.asc "
+                 "(the private key need not, and should not, be here)");
+        info("nothing was written to %s", path);
+        return NULL;
+    }
+    if (create_wrapped(path, wrapped, len) != 0) {
+        xb_envelope_free(wrapped);
+        xb_key_free(key);
+        return NULL;
+    }
+    xb_envelope_free(wrapped);
+    st = xb_key_check(key, o->algo, msg, sizeof msg);
+    if (st != XBCRYPT_OK) { /* cannot happen: 32 bytes fit every AES */
+        error("%s", msg[0] ? msg : xb_status_name(st));
+        unlink(path);
+        xb_key_free(key);
+        return NULL;
+    }
+    env->created = path;
+    if (o->verbose)
+        info("data key wrapped to %u recipient%s in %s", o->n_recipients,
+             o->n_recipients == 1 ? "" : "s", path);
+    return key;
+}
+
+void xbc_envelope_end(struct xbc_envelope *env, bool keep)
+{
+    if (!env->created)
+        return;
+    if (keep) {
+        env->created = NULL;
+        return;
+    }
+    if (unlink(env->created) == 0)
+        info("removed the wrapped-key file %s: no backup uses it", env->created);
+    env->created = NULL;
+}
+
+xbcrypt_key *xbc_envelope_or_key_file(const struct xbc_options *o)
+{
+    if (o->wrapped_key_file)
+        return unwrap_file(o->wrapped_key_file, o->algo);
+    return xbc_load_key(o->key_file, o->algo);
+}
+
+int xbc_run_rewrap(const struct xbc_options *o)
+{
+    if (xb_init() != XBCRYPT_OK) {
+        error("cannot start the engine");
+        return 1;
+    }
+    const char *old_path = o->wrapped_key_file, *new_path = o->new_wrapped_key_file;
+    if (check_absent(new_path) != 0)
+        return 1;
+    size_t len = 0;
+    void *old = read_wrapped(old_path, &len);
+    if (!old)
+        return 1;
+    char msg[512];
+    void *wrapped = NULL;
+    size_t wrapped_len = 0;
+    xbcrypt_status st = xb_envelope_rewrap(old, len, o->recipients, o->n_recipients, &wrapped,
+                                           &wrapped_len, msg, sizeof msg);
+    free(old);
+    if (st != XBCRYPT_OK) {
+        /* A failure to decrypt is about OLD; a recipient's is not. */
+        if (st == XBCRYPT_E_KEY && !strstr(msg, "recipient "))
+            error("%s: %s", old_path, msg[0] ? msg : xb_status_name(st));
+        else
+            error("%s", msg[0] ? msg : xb_status_name(st));
+        info("nothing was written to %s", new_path);
+        return 1;
+    }
+    int rc = create_wrapped(new_path, wrapped, wrapped_len) == 0 ? 0 : 1;
+    xb_envelope_free(wrapped);
+    if (rc == 0 && o->verbose)
+        info("the data key of %s is now wrapped to %u recipient%s in %s; the backup itself is "
+             "unchanged",
+             old_path, o->n_recipients, o->n_recipients == 1 ? "" : "s", new_path);
+    return rc;
+}
