@@ -4,6 +4,7 @@
 #include "xbc_envelope.h"
 #include "xbc_progress.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -377,9 +378,14 @@ static uint64_t count_rest(int fd)
     char buf[65536];
     uint64_t n = 0;
     ssize_t got;
-    while ((got = read(fd, buf, sizeof buf)) > 0)
+    for (;;) {
+        got = read(fd, buf, sizeof buf);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return n;
         n += (uint64_t)got;
-    return n;
+    }
 }
 
 /*
@@ -395,7 +401,8 @@ static bool info_flag_error(struct run *r, struct info *in, xbcrypt_status st)
         printf("flag trailing-bytes offset=%" PRIu64 " length=%" PRIu64 "\n", offset,
                end - offset);
         warning("trailing bytes at offset %" PRIu64 " (%" PRIu64
-                " bytes after chunk %" PRIu64 "): not an xbcrypt chunk header",
+                " bytes after chunk %" PRIu64 "): not an xbcrypt chunk header; garbage after "
+                "the stream, or a damaged header",
                 offset, end - offset, index - 1);
         in->flags++;
         return true;
