@@ -116,9 +116,9 @@ int xbc_run_verify(const struct xbc_options *o)
              "not be checked",
              t->hashed_chunks);
     if (t->size_mismatches)
-        warning("%" PRIu64 " chunk%s declare an original size that differs from the payload "
+        warning("%" PRIu64 " chunk%s an original size that differs from the payload "
                 "(see --info)",
-                t->size_mismatches, t->size_mismatches == 1 ? "" : "s");
+                t->size_mismatches, t->size_mismatches == 1 ? " declares" : "s declare");
     rc = 0;
 out:
     run_end(&r);
