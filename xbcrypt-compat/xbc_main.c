@@ -198,7 +198,7 @@ static int run(const struct xbc_options *o)
                  in_name, out_name, xbc_algo_name(o->algo), o->threads,
                  o->threads == 1 ? "" : "s", o->chunk_size, o->read_buffer_size);
     }
-    xbc_progress_start(&pg, o->progress, in_fd);
+    xbc_progress_start(&pg, o->progress, in_fd, !o->output);
     struct xbc_pump pump = {.fd = in_fd, .verbose = o->verbose, .progress = &pg};
     st = xbc_pump(&s, &pump);
     xbc_stream_stats(&s, &stats);

@@ -49,7 +49,10 @@ static xbcrypt_status decode_all(struct run *r, const struct xbc_options *o,
         error("%s", r->msg[0] ? r->msg : xb_status_name(st));
         return st;
     }
-    xbc_progress_start(&r->pg, o->progress, r->in_fd);
+    /* --verify writes nothing; --info its listing; --rekey the stream
+     * unless -o. */
+    xbc_progress_start(&r->pg, o->progress, r->in_fd,
+                       o->mode == XBC_MODE_INFO || (o->mode == XBC_MODE_REKEY && !o->output));
     r->p.fd = r->in_fd;
     r->p.verbose = o->verbose;
     r->p.progress = &r->pg;

@@ -10,11 +10,14 @@
 /* The line being shown, for xbc_progress_clear() (one per process). */
 static struct xbc_progress *shown;
 
-void xbc_progress_start(struct xbc_progress *pg, enum xbc_progress_mode mode, int in_fd)
+void xbc_progress_start(struct xbc_progress *pg, enum xbc_progress_mode mode, int in_fd,
+                        bool writes_stdout)
 {
     memset(pg, 0, sizeof *pg);
     pg->tty = isatty(STDERR_FILENO) == 1;
-    pg->on = mode == XBC_PROGRESS_ON || (mode == XBC_PROGRESS_AUTO && pg->tty);
+    pg->on = mode == XBC_PROGRESS_ON ||
+             (mode == XBC_PROGRESS_AUTO && pg->tty &&
+              !(writes_stdout && isatty(STDOUT_FILENO) == 1));
     struct stat st;
     if (fstat(in_fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
         pg->total = (uint64_t)st.st_size;

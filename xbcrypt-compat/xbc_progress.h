@@ -29,9 +29,13 @@ struct xbc_progress {
     int width;        /* length of the line on screen, to blank it */
 };
 
-/* Decides whether to draw (mode and isatty(2)) and takes the input's size
- * from fstat(in_fd) when it is a regular file. */
-void xbc_progress_start(struct xbc_progress *pg, enum xbc_progress_mode mode, int in_fd);
+/* Decides whether to draw and takes the input's size from fstat(in_fd)
+ * when it is a regular file.  XBC_PROGRESS_AUTO draws when stderr is a
+ * terminal, unless the run writes to stdout (`writes_stdout`) and that is
+ * a terminal too: the line would then land among the output (--info's
+ * listing, say). */
+void xbc_progress_start(struct xbc_progress *pg, enum xbc_progress_mode mode, int in_fd,
+                        bool writes_stdout);
 
 /* Bytes done so far; redraws when the last redraw is old enough. */
 void xbc_progress_update(struct xbc_progress *pg, uint64_t done);

@@ -7,7 +7,8 @@
 
 # on_pty SLOW ARGS...: runs xbcrypt with stderr on a pseudo-terminal, stdin
 # from $W/in (through a pipe that delivers 64 KiB per 0.15 s when SLOW is
-# 1, else the file itself), stdout to $W/out.  What the terminal showed goes
+# 1, else the file itself), stdout to $W/out (or to the terminal too when
+# SLOW is "tty").  What the terminal showed goes
 # to $W/tty, the status to $RC.
 on_pty() {
     local slow=$1
@@ -15,10 +16,12 @@ on_pty() {
     python3 - "$slow" "$W" "$XBCRYPT" "$@" <<'EOF'
 import os, pty, subprocess, sys, threading, time
 slow, w, argv = sys.argv[1] == '1', sys.argv[2], sys.argv[3:]
+both = sys.argv[1] == 'tty'
 master, slave = pty.openpty()
 src = open(os.path.join(w, 'in'), 'rb')
 out = open(os.path.join(w, 'out'), 'wb')
-child = subprocess.Popen(argv, stdin=subprocess.PIPE if slow else src, stdout=out,
+child = subprocess.Popen(argv, stdin=subprocess.PIPE if slow else src,
+                         stdout=slave if both else out,
                          stderr=slave, close_fds=True)
 os.close(slave)
 if slow:
@@ -110,6 +113,22 @@ cp "$FIX/negative/payload_bitflip_chunk1.xbcrypt" "$W/in"
 on_pty 1 -d -a AES256 -f "$K32"
 expect_fail
 tty_has '(\r|\n)xbcrypt: error: CRC-32 mismatch at chunk 1'
+
+case_ "terminal on stdout and stderr: --info's listing has no progress line in it"
+cat "$SRC" "$SRC" >"$W/in"
+on_pty tty --info -i "$W/in"
+expect_rc 2
+tty_has '(^|\n)chunk index=7 offset=[0-9]+ version=3 '
+tty_lacks 'MB/s'
+case_ "terminal on stdout and stderr: --verify still shows it (it writes nothing)"
+cp "$SRC" "$W/in"
+on_pty tty --verify -f "$K32" -i "$W/in"
+expect_rc 0
+tty_has 'MB/s'
+case_ "terminal on stdout and stderr, --progress: shown as asked"
+cp "$SRC" "$W/in"
+on_pty tty --info --progress -i "$W/in"
+tty_has 'MB/s'
 
 # --- stderr that is not a terminal -------------------------------------------
 case_ "stderr is a file: no progress"
