@@ -178,7 +178,7 @@ static xbcrypt_key *unwrap_file(const char *path, xbcrypt_algo algo)
     free(wrapped);
     if (st != XBCRYPT_OK) {
         error("%s: %s", path, msg[0] ? msg : xb_status_name(st));
-        if (st == XBCRYPT_E_KEY && strstr(msg, "no secret key"))
+        if (st == XBCRYPT_E_KEY && strstr(msg, "no secret key for any"))
             hint("run this where the private key of a recipient is (gpg --list-secret-keys), or "
                  "plug in its smartcard; GNUPGHOME selects the keyring");
         return NULL;

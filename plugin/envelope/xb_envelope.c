@@ -407,6 +407,23 @@ static void explain_decrypt(gpgme_ctx_t ctx, gpgme_error_t err, char *msg, size_
     char why[128];
     gpgme_decrypt_result_t res = gpgme_op_decrypt_result(ctx);
     gpgme_err_code_t code = gpgme_err_code(err);
+    /* gpg reports a missing key for a damaged message too: when this
+     * keyring does hold the secret key of a recipient, say so instead of
+     * sending the operator to look for a key that is here. */
+    for (gpgme_recipient_t r = res ? res->recipients : NULL; r; r = r->next) {
+        gpgme_key_t k = NULL;
+        if (!r->keyid || gpgme_get_key(ctx, r->keyid, &k, 1) != 0 || !k)
+            continue;
+        gpgme_key_unref(k);
+        if (code == GPG_ERR_NO_SECKEY || code == GPG_ERR_DECRYPT_FAILED) {
+            say(msg, msg_size,
+                "cannot decrypt the wrapped key although this keyring holds the secret key of "
+                "recipient %s: the file is damaged or incomplete, or that key's smartcard is "
+                "not present (%s)",
+                r->keyid, gpg_text(err, why, sizeof why));
+            return;
+        }
+    }
     if (code == GPG_ERR_NO_SECKEY || code == GPG_ERR_DECRYPT_FAILED) {
         /* The recipients' key IDs are in the message itself; naming them
          * tells the operator which private key (or smartcard) to bring. */

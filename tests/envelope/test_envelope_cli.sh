@@ -204,6 +204,10 @@ expect_err "cannot open the wrapped-key file .*nonexistent.asc: no such file"
 refused "a wrapped-key file that is not one" "$HOME_A" -d -a AES256 \
     --wrapped-key-file="$PLAIN"
 expect_err "larger than 1 MiB|not an encrypted OpenPGP message"
+head -c -40 "$T/ab.asc" >"$T/cut.asc"
+refused "a wrapped-key file cut short" "$HOME_A" -d -a AES256 --wrapped-key-file="$T/cut.asc"
+expect_err "damaged or incomplete"
+expect_no_err "no secret key for any"
 refused "-f with --wrapped-key-file" "$HOME_HOST" -a AES256 -f "$K32" \
     --wrapped-key-file="$W/new.asc"
 expect_err "cannot be combined"

@@ -12,6 +12,7 @@
 #include "abi_common.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,7 +334,61 @@ START_TEST(test_unwrap_refuses_what_is_not_a_data_key)
     ck_assert_int_ne(e->unwrap(copy, wlen, &key, msg, sizeof msg), XBCRYPT_OK);
     ck_assert_ptr_null(key);
     free(copy);
+    /* Cut short (the recipient packets whole), where A's secret key is:
+     * not blamed on a missing key. */
+    unwrap_refused(e, w, wlen - 40, "damaged or incomplete");
     e->wrapped_free(w);
+    abi_unload(&p);
+}
+END_TEST
+
+/* Calls from several threads at once, each with its own GPGME context. */
+struct worker {
+    const xbcrypt_envelope_v1 *e;
+    const xbcrypt_api *api;
+    const char *fpr;
+    int ok;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    const char *to[] = {w->fpr};
+    char msg[512];
+    w->ok = 1;
+    for (int i = 0; i < 3 && w->ok; i++) {
+        void *wrapped;
+        size_t len;
+        xbcrypt_key *key = NULL, *back = NULL;
+        if (w->e->wrap(to, 1, &wrapped, &len, &key, msg, sizeof msg) != XBCRYPT_OK) {
+            w->ok = 0;
+            break;
+        }
+        if (w->e->unwrap(wrapped, len, &back, msg, sizeof msg) != XBCRYPT_OK ||
+            w->api->key_size(back) != XBCRYPT_ENVELOPE_KEY_SIZE)
+            w->ok = 0;
+        w->api->key_free(key);
+        w->api->key_free(back);
+        w->e->wrapped_free(wrapped);
+    }
+    return NULL;
+}
+
+START_TEST(test_threads)
+{
+    abi_plugin p;
+    abi_load(&p);
+    play_in("HOME_A"); /* A's own public and secret key */
+    struct worker w[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct worker){.e = envelope(&p), .api = p.api, .fpr = env("FPR_A"), .ok = 0};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+        ck_assert_msg(w[i].ok, "thread %d failed", i);
+    }
     abi_unload(&p);
 }
 END_TEST
@@ -349,6 +404,7 @@ static Suite *envelope_suite(void)
     tcase_add_test(tc, test_rewrap);
     tcase_add_test(tc, test_bad_recipients);
     tcase_add_test(tc, test_unwrap_refuses_what_is_not_a_data_key);
+    tcase_add_test(tc, test_threads);
     suite_add_tcase(s, tc);
     return s;
 }
