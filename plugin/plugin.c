@@ -71,6 +71,14 @@ static const xbcrypt_api xb_api_v1 = {
     .decoder_stats = xb_decoder_stats,
 
     .extension = xb_extension,
+
+    .encoder_write_error = xb_encoder_write_error,
+    .decoder_write_error = xb_decoder_write_error,
+    .encoder_buffer = xb_encoder_buffer,
+    .encoder_commit = xb_encoder_commit,
+    .decoder_buffer = xb_decoder_buffer,
+    .decoder_commit = xb_decoder_commit,
+    .decoder_fault = xb_decoder_fault,
 };
 
 XBCRYPT_EXPORT const xbcrypt_api *xbcrypt_plugin_api(unsigned abi_major)

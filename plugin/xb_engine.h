@@ -74,6 +74,8 @@ xbcrypt_status xb_decoder_status(const xbcrypt_decoder *dec);
 const char *xb_decoder_message(const xbcrypt_decoder *dec);
 void xb_decoder_stats(const xbcrypt_decoder *dec, xbcrypt_stats *stats);
 int xb_decoder_write_error(const xbcrypt_decoder *dec);
+/* See xbcrypt_api.decoder_fault. */
+int xb_decoder_fault(const xbcrypt_decoder *dec, xbcrypt_chunk_info *info);
 /* Zero-copy input for the decoder, as for the encoder. */
 xbcrypt_status xb_decoder_buffer(xbcrypt_decoder *dec, void **buf, size_t *avail);
 xbcrypt_status xb_decoder_commit(xbcrypt_decoder *dec, size_t n);

@@ -410,18 +410,21 @@ static bool info_flag_error(struct run *r, struct info *in, xbcrypt_status st)
         in->flags++;
         return true;
     }
-    unsigned long long olen, elen, ivlen;
-    const char *sizes = strstr(xbc_stream_message(&r->s), "(olen ");
-    if (st == XBCRYPT_E_LIMIT && sizes &&
-        sscanf(sizes, "(olen %llu, elen %llu, IV size %llu)", &olen, &elen, &ivlen) == 3 &&
-        (olen > INT_MAX || elen > INT_MAX || ivlen > INT_MAX)) {
-        const char *field = olen > INT_MAX ? "olen" : elen > INT_MAX ? "elen" : "ivlen";
-        printf("flag size-over-int-max index=%" PRIu64 " offset=%" PRIu64 " field=%s olen=%llu "
-               "elen=%llu ivlen=%llu\n",
-               index, offset, field, olen, elen, ivlen);
-        warning("chunk %" PRIu64 " (offset %" PRIu64 ") declares %s %llu, above INT_MAX: "
+    xbcrypt_chunk_info f = {.struct_size = sizeof f};
+    if (st == XBCRYPT_E_LIMIT && xb_decoder_fault(r->s.dec, &f) &&
+        (f.original_size > INT_MAX || f.encrypted_size > INT_MAX || f.iv_size > INT_MAX)) {
+        const char *field = f.original_size > INT_MAX    ? "olen"
+                            : f.encrypted_size > INT_MAX ? "elen"
+                                                         : "ivlen";
+        uint64_t value = f.original_size > INT_MAX    ? f.original_size
+                         : f.encrypted_size > INT_MAX ? f.encrypted_size
+                                                      : f.iv_size;
+        printf("flag size-over-int-max index=%" PRIu64 " offset=%" PRIu64 " field=%s olen=%" PRIu64
+               " elen=%" PRIu64 " ivlen=%" PRIu64 "\n",
+               f.index, f.offset, field, f.original_size, f.encrypted_size, f.iv_size);
+        warning("chunk %" PRIu64 " (offset %" PRIu64 ") declares %s %" PRIu64 ", above INT_MAX: "
                 "xbcrypt readers refuse it, and the listing stops there",
-                index, offset, field, olen > INT_MAX ? olen : elen > INT_MAX ? elen : ivlen);
+                f.index, f.offset, field, value);
         in->flags++;
         return true;
     }

@@ -328,6 +328,36 @@ typedef struct xbcrypt_api {
      * (declared below).  The pointer stays valid while the module is
      * loaded; never free it. */
     const void *(*extension)(const char *name);
+
+    /* ---- Appended after `extension`: check XBCRYPT_API_HAS first. ---- */
+
+    /* The non-zero value the write callback returned when it failed the
+     * stream (XBCRYPT_E_WRITE), e.g. an errno value; 0 if it never did. */
+    int (*encoder_write_error)(const xbcrypt_encoder *enc);
+    int (*decoder_write_error)(const xbcrypt_decoder *dec);
+
+    /*
+     * Zero-copy input: buffer() gives space inside the engine's next job
+     * where the host may put up to *avail bytes (never 0 while the object
+     * is OK), e.g. by read(2) straight into it; commit(n) then takes
+     * n <= *avail of them, exactly as feed() would.  feed() is buffer() +
+     * memcpy + commit().  The pointer is valid until the next call on the
+     * object.  Committing more than was offered fails with XBCRYPT_E_ARG.
+     */
+    xbcrypt_status (*encoder_buffer)(xbcrypt_encoder *enc, void **buf, size_t *avail);
+    xbcrypt_status (*encoder_commit)(xbcrypt_encoder *enc, size_t n);
+    xbcrypt_status (*decoder_buffer)(xbcrypt_decoder *dec, void **buf, size_t *avail);
+    xbcrypt_status (*decoder_commit)(xbcrypt_decoder *dec, size_t n);
+
+    /*
+     * After a decoder failed on a chunk (a bad header, a size over the
+     * limit, CRC, hash, truncation): fills *info with that chunk's index,
+     * byte offset and the header fields as far as they were read, and
+     * returns 1; returns 0 (info untouched) when the decoder has not failed
+     * on a chunk.  Set info->struct_size to sizeof(xbcrypt_chunk_info)
+     * first.
+     */
+    int (*decoder_fault)(const xbcrypt_decoder *dec, xbcrypt_chunk_info *info);
 } xbcrypt_api;
 
 /* True when the engine's table is long enough to hold `field`. */

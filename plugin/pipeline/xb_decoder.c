@@ -41,6 +41,8 @@ struct xbcrypt_decoder {
     uint64_t iv_left;      /* IV bytes still to come */
     uint64_t iv_seen;      /* IV bytes seen so far */
     uint64_t next_index;
+    bool has_fault;          /* `fault` describes the chunk the stream failed at */
+    xbcrypt_chunk_info fault;
 };
 
 static const uint8_t zero_ctr[16];
@@ -135,6 +137,27 @@ xbcrypt_status xb_decoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write,
     return XBCRYPT_OK;
 }
 
+/* Keeps the header fields of the first chunk the stream fails at, for
+ * xb_decoder_fault(). */
+static void note_fault(struct xbcrypt_decoder *dec, const xb_header *h, uint64_t index,
+                       uint64_t offset)
+{
+    if (dec->st.status != XBCRYPT_OK || dec->has_fault)
+        return;
+    dec->has_fault = true;
+    memset(&dec->fault, 0, sizeof dec->fault);
+    dec->fault.struct_size = sizeof dec->fault;
+    dec->fault.index = index;
+    dec->fault.offset = offset;
+    if (h) {
+        dec->fault.version = h->version;
+        dec->fault.original_size = h->olen;
+        dec->fault.encrypted_size = h->elen;
+        dec->fault.iv_size = h->ivlen;
+        dec->fault.crc = h->crc;
+    }
+}
+
 /* Writes the oldest chunk out if it passed, or records why it failed. */
 static bool retire_one(void *owner, bool wait)
 {
@@ -145,6 +168,8 @@ static bool retire_one(void *owner, bool wait)
         return false;
     if (st->status == XBCRYPT_OK) {
         const unsigned long long idx = job->index, off = job->offset;
+        if (job->status != XBCRYPT_OK)
+            note_fault(dec, &job->hdr, job->index, job->offset);
         if (job->status == XBCRYPT_E_HASH && st->stats.hashed_chunks == 0) {
             xb_stream_fail(st, XBCRYPT_E_WRONG_KEY,
                            "wrong key: chunk %llu (offset %llu) does not decrypt to data that "
@@ -196,11 +221,14 @@ static void drain(struct xbcrypt_decoder *dec)
 }
 
 /* A fault seen by the parser: earlier chunks come first, so write (or
- * fail on) every chunk already submitted, then record this one. */
+ * fail on) every chunk already submitted, then record this one.  `h` holds
+ * what was read of its header, or is NULL. */
 static xbcrypt_status fail_in_order(struct xbcrypt_decoder *dec, xbcrypt_status code,
-                                    const char *what, uint64_t index, uint64_t offset)
+                                    const char *what, const xb_header *h, uint64_t index,
+                                    uint64_t offset)
 {
     drain(dec);
+    note_fault(dec, h, index, offset);
     return xb_stream_fail(&dec->st, code, "%s at chunk %llu (offset %llu)", what,
                           (unsigned long long)index, (unsigned long long)offset);
 }
@@ -259,13 +287,13 @@ static xbcrypt_status start_chunk(struct xbcrypt_decoder *dec)
                      xb_fmt_result_text(fr), (unsigned long long)h.olen,
                      (unsigned long long)h.elen, (unsigned long long)h.ivlen);
         xbcrypt_status code = fr == XB_FMT_BAD_MAGIC ? XBCRYPT_E_MAGIC : XBCRYPT_E_LIMIT;
-        return fail_in_order(dec, code, what, dec->next_index, dec->pos);
+        return fail_in_order(dec, code, what, &h, dec->next_index, dec->pos);
     }
     if (h.version == 3 && dec->decrypt && h.ivlen != XBCRYPT_IV_SIZE)
         return fail_in_order(dec, XBCRYPT_E_LIMIT,
                              "version-3 chunk without an IV cannot be decrypted with AES "
                              "(was it written with --encrypt-algo=NONE?)",
-                             dec->next_index, dec->pos);
+                             &h, dec->next_index, dec->pos);
     /* Sized by the header for the ring's budget only; the buffer itself
      * grows as payload arrives. */
     xb_stream_fit(st, (size_t)h.elen + STAGE_CAP);
@@ -434,17 +462,19 @@ xbcrypt_status xb_decoder_finish(xbcrypt_decoder *dec)
         unsigned v = dec->stage_len >= XB_MAGIC_SIZE ? xb_magic_version(dec->stage) : 0;
         snprintf(what, sizeof what, "the stream ends inside a chunk header (%zu of %zu bytes)",
                  dec->stage_len, v ? xb_header_size(v) : (size_t)XB_HEADER_V1_SIZE);
-        fail_in_order(dec, XBCRYPT_E_TRUNCATED, what, dec->next_index, dec->pos);
+        fail_in_order(dec, XBCRYPT_E_TRUNCATED, what, NULL, dec->next_index, dec->pos);
     } else if (dec->phase == PH_IV) {
         char what[128];
         snprintf(what, sizeof what, "the stream ends inside a chunk's IV (%llu of %llu bytes)",
                  (unsigned long long)dec->iv_seen, (unsigned long long)dec->cur->hdr.ivlen);
-        fail_in_order(dec, XBCRYPT_E_TRUNCATED, what, dec->cur->index, dec->cur->offset);
+        fail_in_order(dec, XBCRYPT_E_TRUNCATED, what, &dec->cur->hdr, dec->cur->index,
+                      dec->cur->offset);
     } else if (dec->phase == PH_PAYLOAD) {
         char what[128];
         snprintf(what, sizeof what, "the stream ends inside a chunk's payload (%zu of %llu bytes)",
                  dec->cur->len, (unsigned long long)dec->cur->hdr.elen);
-        fail_in_order(dec, XBCRYPT_E_TRUNCATED, what, dec->cur->index, dec->cur->offset);
+        fail_in_order(dec, XBCRYPT_E_TRUNCATED, what, &dec->cur->hdr, dec->cur->index,
+                      dec->cur->offset);
     } else {
         drain(dec);
     }
@@ -474,6 +504,17 @@ void xb_decoder_stats(const xbcrypt_decoder *dec, xbcrypt_stats *stats)
 {
     if (dec)
         xb_stream_stats(&dec->st, stats);
+}
+
+int xb_decoder_fault(const xbcrypt_decoder *dec, xbcrypt_chunk_info *info)
+{
+    if (!dec || !info || !dec->has_fault)
+        return 0;
+    size_t n = info->struct_size && info->struct_size < sizeof *info ? info->struct_size
+                                                                     : sizeof *info;
+    memcpy(info, &dec->fault, n);
+    info->struct_size = n;
+    return 1;
 }
 
 int xb_decoder_write_error(const xbcrypt_decoder *dec)

@@ -347,6 +347,102 @@ START_TEST(test_write_failure_sticks)
 }
 END_TEST
 
+/* The fields appended after `extension`: the write callback's error, the
+ * zero-copy input path, and where a decoder failed. */
+START_TEST(test_appended_fields)
+{
+    abi_plugin p;
+    abi_load(&p);
+    const xbcrypt_api *api = p.api;
+    ck_assert(XBCRYPT_API_HAS(api, decoder_fault));
+    char msg[256];
+    xbcrypt_key *key = NULL;
+    ck_assert_int_eq(api->key_from_file(abi_fixture_path("keys/key32.bin"), &key, msg, sizeof msg),
+                     XBCRYPT_OK);
+    xbcrypt_settings s;
+    api->settings_default(&s);
+    s.key = key;
+    s.chunk_size = 1024;
+    s.iv_source = abi_det_iv;
+
+    /* Encrypt through buffer/commit, a few bytes at a time; it must equal
+     * what feed() makes. */
+    const size_t len = 5000;
+    uint8_t *data = abi_plaintext(len);
+    abi_buf zc = {0}, fed = {0};
+    xbcrypt_encoder *enc = NULL;
+    ck_assert_int_eq(api->encoder_new(&s, abi_buf_write, &zc, &enc, msg, sizeof msg), XBCRYPT_OK);
+    for (size_t off = 0; off < len;) {
+        void *dst;
+        size_t avail;
+        ck_assert_int_eq(api->encoder_buffer(enc, &dst, &avail), XBCRYPT_OK);
+        ck_assert_uint_gt(avail, 0);
+        size_t n = len - off < 300 ? len - off : 300;
+        n = n < avail ? n : avail;
+        memcpy(dst, data + off, n);
+        ck_assert_int_eq(api->encoder_commit(enc, n), XBCRYPT_OK);
+        off += n;
+    }
+    ck_assert_int_eq(api->encoder_finish(enc), XBCRYPT_OK);
+    ck_assert_int_eq(api->encoder_write_error(enc), 0);
+    api->encoder_free(enc);
+    ck_assert_int_eq(abi_encode(api, &s, data, len, 0, &fed, NULL, msg, sizeof msg), XBCRYPT_OK);
+    ck_assert_uint_eq(zc.len, fed.len);
+    ck_assert(memcmp(zc.data, fed.data, zc.len) == 0);
+
+    /* Decrypt it through buffer/commit with chunk 2's payload damaged:
+     * decoder_fault names chunk 2 and its header; chunks 0-1 came out. */
+    const size_t rec = 44 + 16 + 1024 + 32;
+    zc.data[2 * rec + 44 + 16 + 10] ^= 1;
+    abi_buf out = {0};
+    xbcrypt_decoder *dec = NULL;
+    ck_assert_int_eq(api->decoder_new(&s, abi_buf_write, &out, &dec, msg, sizeof msg), XBCRYPT_OK);
+    xbcrypt_chunk_info f = {.struct_size = sizeof f};
+    ck_assert_int_eq(api->decoder_fault(dec, &f), 0);
+    xbcrypt_status st = XBCRYPT_OK;
+    for (size_t off = 0; st == XBCRYPT_OK && off < zc.len;) {
+        void *dst;
+        size_t avail;
+        st = api->decoder_buffer(dec, &dst, &avail);
+        if (st != XBCRYPT_OK)
+            break;
+        size_t n = zc.len - off < avail ? zc.len - off : avail;
+        memcpy(dst, zc.data + off, n);
+        st = api->decoder_commit(dec, n);
+        off += n;
+    }
+    if (st == XBCRYPT_OK)
+        st = api->decoder_finish(dec);
+    ck_assert_int_eq(st, XBCRYPT_E_CRC);
+    ck_assert_int_eq(api->decoder_fault(dec, &f), 1);
+    ck_assert_uint_eq(f.index, 2);
+    ck_assert_uint_eq(f.offset, 2 * rec);
+    ck_assert_uint_eq(f.version, 3);
+    ck_assert_uint_eq(f.encrypted_size, 1024 + 32);
+    ck_assert_uint_eq(f.iv_size, 16);
+    ck_assert_uint_eq(out.len, 2 * 1024);
+    ck_assert(memcmp(out.data, data, out.len) == 0);
+    api->decoder_free(dec);
+
+    /* A write callback's own error value is kept. */
+    int calls = 0;
+    ck_assert_int_eq(api->encoder_new(&s, fail_write, &calls, &enc, msg, sizeof msg), XBCRYPT_OK);
+    st = api->encoder_feed(enc, data, len);
+    if (st == XBCRYPT_OK)
+        st = api->encoder_finish(enc); /* chunks are written as they finish */
+    ck_assert_int_eq(st, XBCRYPT_E_WRITE);
+    ck_assert_int_eq(api->encoder_write_error(enc), -7);
+    api->encoder_free(enc);
+
+    abi_buf_free(&zc);
+    abi_buf_free(&fed);
+    abi_buf_free(&out);
+    free(data);
+    api->key_free(key);
+    abi_unload(&p);
+}
+END_TEST
+
 static Suite *table_suite(void)
 {
     Suite *s = suite_create("abi-table");
@@ -362,6 +458,7 @@ static Suite *table_suite(void)
     tcase_add_test(tc, test_keys);
     tcase_add_test(tc, test_misuse);
     tcase_add_test(tc, test_write_failure_sticks);
+    tcase_add_test(tc, test_appended_fields);
     suite_add_tcase(s, tc);
     return s;
 }
