@@ -274,22 +274,25 @@ int xbc_report(const struct xbc_options *o, const struct xbc_stream *s, const st
                xbcrypt_status st, const char *out_name)
 {
     xbcrypt_stats stats;
+    xbc_stream_stats(s, &stats);
     if (p->read_errno) {
-        error("reading %s: %s", o->input ? o->input : "standard input", strerror(p->read_errno));
+        error("reading %s at byte %" PRIu64 ": %s", o->input ? o->input : "standard input",
+              p->bytes_in, strerror(p->read_errno));
         return -1;
     }
     if (st == XBCRYPT_OK)
         return 0;
+    /* The chunk being written is the first one not counted; the encrypted
+     * stream's offset of it is what was counted before. */
     int werr = xbc_stream_write_error(s);
-    if (st == XBCRYPT_E_WRITE && werr > 0)
-        error("writing %s: %s", out_name, strerror(werr));
-    else if (st == XBCRYPT_E_WRITE)
-        error("writing %s failed", out_name);
+    if (st == XBCRYPT_E_WRITE)
+        error("writing %s: %s (chunk %" PRIu64 ", byte %" PRIu64 " of the encrypted stream)",
+              out_name, werr > 0 ? strerror(werr) : "the write failed", stats.chunks,
+              stats.encrypted_bytes);
     else if (o->input)
         error("%s: %s", o->input, xbc_stream_message(s));
     else
         error("%s", xbc_stream_message(s));
-    xbc_stream_stats(s, &stats);
     xbc_engine_hint(st, &stats, o->algo);
     return -1;
 }

@@ -260,7 +260,7 @@ expect_absent "$W/plain"
 case_ "stdin a directory"
 xb -a AES256 -f "$K32" <"$T"
 expect_fail
-expect_err '^xbcrypt: error: reading standard input: Is a directory'
+expect_err '^xbcrypt: error: reading standard input at byte 0: Is a directory'
 expect_out_empty
 
 finish
