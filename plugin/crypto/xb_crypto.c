@@ -1,5 +1,6 @@
 /* xb_crypto.c - libgcrypt behind a small, error-returning interface. */
 #include "crypto/xb_crypto.h"
+#include "xb_msg.h"
 
 #include <gcrypt.h>
 #include <pthread.h>
@@ -49,8 +50,8 @@ static void init_gcrypt(void)
 xbcrypt_status xb_crypto_init(char *msg, size_t msg_size)
 {
     pthread_once(&init_once, init_gcrypt);
-    if (init_status != XBCRYPT_OK && msg && msg_size)
-        snprintf(msg, msg_size, "cannot initialise libgcrypt: %s", init_detail);
+    if (init_status != XBCRYPT_OK)
+        xb_say(msg, msg_size, "cannot initialise libgcrypt: %s", init_detail);
     return init_status;
 }
 
@@ -70,8 +71,7 @@ xbcrypt_status xb_cipher_open(xb_cipher **out, const uint8_t *key, size_t key_le
     *out = NULL;
     int algo = gcry_algo_for_key(key_len);
     if (!algo) {
-        if (msg && msg_size)
-            snprintf(msg, msg_size, "an AES key must be 16, 24 or 32 bytes, not %zu", key_len);
+        xb_say(msg, msg_size, "an AES key must be 16, 24 or 32 bytes, not %zu", key_len);
         return XBCRYPT_E_KEY;
     }
     xb_cipher *c = gcry_calloc_secure(1, sizeof *c);
@@ -80,12 +80,12 @@ xbcrypt_status xb_cipher_open(xb_cipher **out, const uint8_t *key, size_t key_le
     if (!err)
         err = gcry_cipher_setkey(c->hd, key, key_len);
     if (err) {
-        if (msg && msg_size && gpg_err_code(err) == GPG_ERR_ENOMEM)
-            snprintf(msg, msg_size,
-                     "out of secure memory for the AES key schedule (libgcrypt's locked pool); "
-                     "use fewer threads");
-        else if (msg && msg_size)
-            snprintf(msg, msg_size, "cannot set up AES-CTR: %s", gcry_strerror(err));
+        if (gpg_err_code(err) == GPG_ERR_ENOMEM)
+            xb_say(msg, msg_size,
+                   "out of secure memory for the AES key schedule (libgcrypt's locked pool); "
+                   "use fewer threads");
+        else
+            xb_say(msg, msg_size, "cannot set up AES-CTR: %s", gcry_strerror(err));
         if (!c)
             return XBCRYPT_E_NOMEM;
         xb_cipher_close(c);

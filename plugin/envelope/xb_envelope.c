@@ -4,6 +4,7 @@
 #include "crypto/xb_crypto.h"
 #include "key/xb_key.h"
 #include "xb_engine.h"
+#include "xb_msg.h"
 
 #include <errno.h>
 #include <gpgme.h>
@@ -16,17 +17,6 @@
 
 /* Room for the longest fingerprint (v5: 64 hex digits) and a NUL. */
 #define FPR_MAX 65
-
-__attribute__((format(printf, 3, 4))) static void say(char *msg, size_t msg_size,
-                                                      const char *fmt, ...)
-{
-    if (!msg || !msg_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, msg_size, fmt, ap);
-    va_end(ap);
-}
 
 static void clear_msg(char *msg, size_t msg_size)
 {
@@ -70,26 +60,26 @@ static xbcrypt_status start(gpgme_ctx_t *ctx, char *msg, size_t msg_size)
     if (st != XBCRYPT_OK)
         return st;
     if (pthread_once(&init_once, init_gpgme) != 0) {
-        say(msg, msg_size, "cannot initialise GPGME");
+        xb_say(msg, msg_size, "cannot initialise GPGME");
         return XBCRYPT_E_CRYPTO;
     }
     char why[128];
     if (init_version_low) {
-        say(msg, msg_size, "the GPGME library is older than %s, the version this engine was "
-                           "built with",
-            GPGME_VERSION);
+        xb_say(msg, msg_size,
+               "the GPGME library is older than %s, the version this engine was built with",
+               GPGME_VERSION);
         return XBCRYPT_E_UNSUPPORTED;
     }
     if (!init_ok) {
-        say(msg, msg_size, "GPGME cannot use gpg (OpenPGP): %s; is gnupg installed?",
-            gpg_text(init_error, why, sizeof why));
+        xb_say(msg, msg_size, "GPGME cannot use gpg (OpenPGP): %s; is gnupg installed?",
+               gpg_text(init_error, why, sizeof why));
         return XBCRYPT_E_UNSUPPORTED;
     }
     gpgme_error_t err = gpgme_new(ctx);
     if (!err)
         err = gpgme_set_protocol(*ctx, GPGME_PROTOCOL_OpenPGP);
     if (err) {
-        say(msg, msg_size, "cannot start GPGME: %s", gpg_text(err, why, sizeof why));
+        xb_say(msg, msg_size, "cannot start GPGME: %s", gpg_text(err, why, sizeof why));
         gpgme_release(*ctx);
         *ctx = NULL;
         return gpgme_err_code(err) == GPG_ERR_ENOMEM ? XBCRYPT_E_NOMEM : XBCRYPT_E_CRYPTO;
@@ -143,10 +133,10 @@ static xbcrypt_status get_recipient(gpgme_ctx_t ctx, const char *given, gpgme_ke
     if (!given || !normalise_fpr(given, fpr)) {
         /* Not quoted: only a fingerprint is printed back, and this is not
          * one (it may be an address, or something typed by mistake). */
-        say(msg, msg_size,
-            "a recipient must be named by its full fingerprint (40 or 64 hex digits, as gpg "
-            "--list-keys --with-colons shows on its fpr line), not a key ID, an address or "
-            "a name");
+        xb_say(msg, msg_size,
+               "a recipient must be named by its full fingerprint (40 or 64 hex digits, as gpg "
+               "--list-keys --with-colons shows on its fpr line), not a key ID, an address or "
+               "a name");
         return XBCRYPT_E_ARG;
     }
 
@@ -154,16 +144,16 @@ static xbcrypt_status get_recipient(gpgme_ctx_t ctx, const char *given, gpgme_ke
     gpgme_key_t key = NULL;
     gpgme_error_t err = gpgme_get_key(ctx, fpr, &key, 0);
     if (gpgme_err_code(err) == GPG_ERR_EOF || (!err && !key)) {
-        say(msg, msg_size, "recipient %s: no such public key in the keyring", fpr);
+        xb_say(msg, msg_size, "recipient %s: no such public key in the keyring", fpr);
         return XBCRYPT_E_KEY;
     }
     if (gpgme_err_code(err) == GPG_ERR_AMBIGUOUS_NAME) {
-        say(msg, msg_size, "recipient %s: more than one key has this fingerprint", fpr);
+        xb_say(msg, msg_size, "recipient %s: more than one key has this fingerprint", fpr);
         return XBCRYPT_E_KEY;
     }
     if (err) {
-        say(msg, msg_size, "recipient %s: cannot read the key: %s", fpr,
-            gpg_text(err, why, sizeof why));
+        xb_say(msg, msg_size, "recipient %s: cannot read the key: %s", fpr,
+               gpg_text(err, why, sizeof why));
         return gpgme_err_code(err) == GPG_ERR_ENOMEM ? XBCRYPT_E_NOMEM : XBCRYPT_E_CRYPTO;
     }
 
@@ -192,7 +182,7 @@ static xbcrypt_status get_recipient(gpgme_ctx_t ctx, const char *given, gpgme_ke
         problem = "the key has no usable encryption subkey (a signing-only key, or its "
                   "encryption subkeys are revoked or expired)";
     if (problem) {
-        say(msg, msg_size, "recipient %s: %s", fpr, problem);
+        xb_say(msg, msg_size, "recipient %s: %s", fpr, problem);
         gpgme_key_unref(key);
         return XBCRYPT_E_KEY;
     }
@@ -229,11 +219,11 @@ static xbcrypt_status get_recipients(gpgme_ctx_t ctx, const char *const *fprs, s
 static xbcrypt_status check_list(const char *const *fprs, size_t n, char *msg, size_t msg_size)
 {
     if (!fprs || n == 0) {
-        say(msg, msg_size, "at least one recipient is needed");
+        xb_say(msg, msg_size, "at least one recipient is needed");
         return XBCRYPT_E_ARG;
     }
     if (n > XB_ENVELOPE_RECIPIENTS_MAX) {
-        say(msg, msg_size, "at most %u recipients are accepted", XB_ENVELOPE_RECIPIENTS_MAX);
+        xb_say(msg, msg_size, "at most %u recipients are accepted", XB_ENVELOPE_RECIPIENTS_MAX);
         return XBCRYPT_E_ARG;
     }
     return XBCRYPT_OK;
@@ -280,7 +270,7 @@ static xbcrypt_status encrypt_to(gpgme_ctx_t ctx, gpgme_key_t *keys, const xbcry
     if (!err)
         err = gpgme_data_new(&cipher);
     if (err) {
-        say(msg, msg_size, "cannot set up GPGME data: %s", gpg_text(err, why, sizeof why));
+        xb_say(msg, msg_size, "cannot set up GPGME data: %s", gpg_text(err, why, sizeof why));
         gpgme_data_release(plain);
         gpgme_data_release(cipher);
         return gpgme_err_code(err) == GPG_ERR_ENOMEM ? XBCRYPT_E_NOMEM : XBCRYPT_E_CRYPTO;
@@ -298,16 +288,16 @@ static xbcrypt_status encrypt_to(gpgme_ctx_t ctx, gpgme_key_t *keys, const xbcry
     gpgme_encrypt_result_t res = gpgme_op_encrypt_result(ctx);
     if (res && res->invalid_recipients) {
         gpgme_invalid_key_t bad = res->invalid_recipients;
-        say(msg, msg_size, "recipient %s: gpg refused the key: %s",
-            bad->fpr ? bad->fpr : "(unknown)", gpg_text(bad->reason, why, sizeof why));
+        xb_say(msg, msg_size, "recipient %s: gpg refused the key: %s",
+               bad->fpr ? bad->fpr : "(unknown)", gpg_text(bad->reason, why, sizeof why));
         gpgme_data_release(plain);
         gpgme_data_release(cipher);
         return XBCRYPT_E_KEY;
     }
     gpgme_data_release(plain);
     if (err) {
-        say(msg, msg_size, "gpg could not encrypt the data key: %s",
-            gpg_text(err, why, sizeof why));
+        xb_say(msg, msg_size, "gpg could not encrypt the data key: %s",
+               gpg_text(err, why, sizeof why));
         gpgme_data_release(cipher);
         return XBCRYPT_E_CRYPTO;
     }
@@ -315,7 +305,7 @@ static xbcrypt_status encrypt_to(gpgme_ctx_t ctx, gpgme_key_t *keys, const xbcry
     char *mem = gpgme_data_release_and_get_mem(cipher, &len);
     if (!mem || len == 0) {
         gpgme_free(mem);
-        say(msg, msg_size, "gpg produced no wrapped key");
+        xb_say(msg, msg_size, "gpg produced no wrapped key");
         return XBCRYPT_E_CRYPTO;
     }
     *out = mem;
@@ -328,7 +318,7 @@ static xbcrypt_status fresh_key(xbcrypt_key **out, char *msg, size_t msg_size)
     *out = NULL;
     uint8_t *buf = xb_secure_alloc(XB_ENVELOPE_KEY_SIZE);
     if (!buf) {
-        say(msg, msg_size, "out of secure memory for the data key");
+        xb_say(msg, msg_size, "out of secure memory for the data key");
         return XBCRYPT_E_NOMEM;
     }
     xb_random_key(buf, XB_ENVELOPE_KEY_SIZE);
@@ -349,7 +339,7 @@ xbcrypt_status xb_envelope_wrap(const char *const *fprs, size_t n_fprs, void **w
     if (key)
         *key = NULL;
     if (!wrapped || !wrapped_len || !key) {
-        say(msg, msg_size, "wrap: wrapped, wrapped_len and key must not be NULL");
+        xb_say(msg, msg_size, "wrap: wrapped, wrapped_len and key must not be NULL");
         return XBCRYPT_E_ARG;
     }
     xbcrypt_status st = check_list(fprs, n_fprs, msg, msg_size);
@@ -416,11 +406,11 @@ static void explain_decrypt(gpgme_ctx_t ctx, gpgme_error_t err, char *msg, size_
             continue;
         gpgme_key_unref(k);
         if (code == GPG_ERR_NO_SECKEY || code == GPG_ERR_DECRYPT_FAILED) {
-            say(msg, msg_size,
-                "cannot decrypt the wrapped key although this keyring holds the secret key of "
-                "recipient %s: the file is damaged or incomplete, or that key's smartcard is "
-                "not present (%s)",
-                r->keyid, gpg_text(err, why, sizeof why));
+            xb_say(msg, msg_size,
+                   "cannot decrypt the wrapped key although this keyring holds the secret key of "
+                   "recipient %s: the file is damaged or incomplete, or that key's smartcard is "
+                   "not present (%s)",
+                   r->keyid, gpg_text(err, why, sizeof why));
             return;
         }
     }
@@ -441,22 +431,22 @@ static void explain_decrypt(gpgme_ctx_t ctx, gpgme_error_t err, char *msg, size_
             listed++;
         }
         if (listed)
-            say(msg, msg_size,
-                "cannot decrypt the wrapped key: no secret key for any of its recipients is "
-                "available here (wrapped to key ID %s)",
-                ids);
+            xb_say(msg, msg_size,
+                   "cannot decrypt the wrapped key: no secret key for any of its recipients is "
+                   "available here (wrapped to key ID %s)",
+                   ids);
         else
-            say(msg, msg_size, "cannot decrypt the wrapped key: %s",
-                gpg_text(err, why, sizeof why));
+            xb_say(msg, msg_size, "cannot decrypt the wrapped key: %s",
+                   gpg_text(err, why, sizeof why));
         return;
     }
     if (code == GPG_ERR_NO_DATA || code == GPG_ERR_INV_DATA || code == GPG_ERR_BAD_DATA)
-        say(msg, msg_size, "the wrapped key is not an encrypted OpenPGP message (%s)",
-            gpg_text(err, why, sizeof why));
+        xb_say(msg, msg_size, "the wrapped key is not an encrypted OpenPGP message (%s)",
+               gpg_text(err, why, sizeof why));
     else if (code == GPG_ERR_CANCELED || code == GPG_ERR_FULLY_CANCELED)
-        say(msg, msg_size, "decrypting the wrapped key was cancelled (pinentry)");
+        xb_say(msg, msg_size, "decrypting the wrapped key was cancelled (pinentry)");
     else
-        say(msg, msg_size, "cannot decrypt the wrapped key: %s", gpg_text(err, why, sizeof why));
+        xb_say(msg, msg_size, "cannot decrypt the wrapped key: %s", gpg_text(err, why, sizeof why));
 }
 
 static xbcrypt_status decrypt_key(gpgme_ctx_t ctx, const void *wrapped, size_t wrapped_len,
@@ -465,7 +455,7 @@ static xbcrypt_status decrypt_key(gpgme_ctx_t ctx, const void *wrapped, size_t w
     char why[128];
     struct key_sink sink = {.buf = xb_secure_alloc(SINK_CAP), .len = 0, .overflow = false};
     if (!sink.buf) {
-        say(msg, msg_size, "out of secure memory for the data key");
+        xb_say(msg, msg_size, "out of secure memory for the data key");
         return XBCRYPT_E_NOMEM;
     }
     struct gpgme_data_cbs cbs = {.read = NULL, .write = sink_write, .seek = NULL,
@@ -478,15 +468,15 @@ static xbcrypt_status decrypt_key(gpgme_ctx_t ctx, const void *wrapped, size_t w
         err = sensitive(plain);
     xbcrypt_status st = XBCRYPT_OK;
     if (err) {
-        say(msg, msg_size, "cannot set up GPGME data: %s", gpg_text(err, why, sizeof why));
+        xb_say(msg, msg_size, "cannot set up GPGME data: %s", gpg_text(err, why, sizeof why));
         st = gpgme_err_code(err) == GPG_ERR_ENOMEM ? XBCRYPT_E_NOMEM : XBCRYPT_E_CRYPTO;
     } else {
         err = gpgme_op_decrypt(ctx, cipher, plain);
         gpgme_decrypt_result_t res = gpgme_op_decrypt_result(ctx);
         if (sink.overflow) {
-            say(msg, msg_size, "the wrapped key decrypts to more than %u bytes: it is not a "
-                               "data key made by xbcrypt",
-                XB_ENVELOPE_KEY_SIZE);
+            xb_say(msg, msg_size, "the wrapped key decrypts to more than %u bytes: it is not a "
+                   "data key made by xbcrypt",
+                   XB_ENVELOPE_KEY_SIZE);
             st = XBCRYPT_E_KEY;
         } else if (err) {
             explain_decrypt(ctx, err, msg, msg_size);
@@ -495,12 +485,12 @@ static xbcrypt_status decrypt_key(gpgme_ctx_t ctx, const void *wrapped, size_t w
             /* GPGME answers "no data" for literal or signed-only data;
              * this also refuses a message gpg opened without any public
              * key (a passphrase-only one): not made by wrap(). */
-            say(msg, msg_size, "the wrapped key is not encrypted to any public key");
+            xb_say(msg, msg_size, "the wrapped key is not encrypted to any public key");
             st = XBCRYPT_E_KEY;
         } else if (sink.len != XB_ENVELOPE_KEY_SIZE) {
-            say(msg, msg_size, "the wrapped key decrypts to %zu bytes, not %u: it is not a "
-                               "data key made by xbcrypt",
-                sink.len, XB_ENVELOPE_KEY_SIZE);
+            xb_say(msg, msg_size, "the wrapped key decrypts to %zu bytes, not %u: it is not a "
+                   "data key made by xbcrypt",
+                   sink.len, XB_ENVELOPE_KEY_SIZE);
             st = XBCRYPT_E_KEY;
         }
     }
@@ -516,12 +506,12 @@ static xbcrypt_status check_wrapped(const void *wrapped, size_t wrapped_len, cha
                                     size_t msg_size)
 {
     if (!wrapped || wrapped_len == 0) {
-        say(msg, msg_size, "the wrapped key is empty");
+        xb_say(msg, msg_size, "the wrapped key is empty");
         return wrapped ? XBCRYPT_E_KEY : XBCRYPT_E_ARG;
     }
     if (wrapped_len > XB_ENVELOPE_WRAPPED_MAX) {
-        say(msg, msg_size, "the wrapped key is larger than %u bytes: not a wrapped key file",
-            XB_ENVELOPE_WRAPPED_MAX);
+        xb_say(msg, msg_size, "the wrapped key is larger than %u bytes: not a wrapped key file",
+               XB_ENVELOPE_WRAPPED_MAX);
         return XBCRYPT_E_KEY;
     }
     return XBCRYPT_OK;
@@ -532,7 +522,7 @@ xbcrypt_status xb_envelope_unwrap(const void *wrapped, size_t wrapped_len, xbcry
 {
     clear_msg(msg, msg_size);
     if (!key) {
-        say(msg, msg_size, "unwrap: key must not be NULL");
+        xb_say(msg, msg_size, "unwrap: key must not be NULL");
         return XBCRYPT_E_ARG;
     }
     *key = NULL;
@@ -557,7 +547,7 @@ xbcrypt_status xb_envelope_rewrap(const void *wrapped, size_t wrapped_len,
     if (out_len)
         *out_len = 0;
     if (!out || !out_len) {
-        say(msg, msg_size, "rewrap: out and out_len must not be NULL");
+        xb_say(msg, msg_size, "rewrap: out and out_len must not be NULL");
         return XBCRYPT_E_ARG;
     }
     xbcrypt_status st = check_list(fprs, n_fprs, msg, msg_size);

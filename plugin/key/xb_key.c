@@ -3,6 +3,7 @@
 
 #include "crypto/xb_crypto.h"
 #include "xb_engine.h"
+#include "xb_msg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,17 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-__attribute__((format(printf, 3, 4))) static void say(char *msg, size_t msg_size,
-                                                      const char *fmt, ...)
-{
-    if (!msg || !msg_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, msg_size, fmt, ap);
-    va_end(ap);
-}
 
 /* Reads fd to its end into a fresh secure buffer.  `what` names the source
  * in messages. */
@@ -34,11 +24,11 @@ static xbcrypt_status read_key_fd(int fd, const char *what, xbcrypt_key **out, c
 
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
-        say(msg, msg_size, "cannot read key file %s: %s", what, strerror(errno));
+        xb_say(msg, msg_size, "cannot read key file %s: %s", what, strerror(errno));
         return XBCRYPT_E_IO;
     }
     if (S_ISDIR(sb.st_mode)) {
-        say(msg, msg_size, "cannot read key file %s: it is a directory", what);
+        xb_say(msg, msg_size, "cannot read key file %s: it is a directory", what);
         return XBCRYPT_E_IO;
     }
 
@@ -53,7 +43,7 @@ static xbcrypt_status read_key_fd(int fd, const char *what, xbcrypt_key **out, c
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            say(msg, msg_size, "cannot read key file %s: %s", what, strerror(errno));
+            xb_say(msg, msg_size, "cannot read key file %s: %s", what, strerror(errno));
             xb_secure_free(buf, cap);
             return XBCRYPT_E_IO;
         }
@@ -62,8 +52,8 @@ static xbcrypt_status read_key_fd(int fd, const char *what, xbcrypt_key **out, c
         len += (size_t)n;
     }
     if (len == 0 || len > XB_KEY_SOURCE_MAX) {
-        say(msg, msg_size, "key file %s is %s", what,
-            len == 0 ? "empty" : "larger than 4096 bytes; a key file holds the raw key only");
+        xb_say(msg, msg_size, "key file %s is %s", what,
+               len == 0 ? "empty" : "larger than 4096 bytes; a key file holds the raw key only");
         xb_secure_free(buf, cap);
         return XBCRYPT_E_KEY;
     }
@@ -84,7 +74,7 @@ xbcrypt_status xb_key_from_file(const char *path, xbcrypt_key **out, char *msg, 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) {
-        say(msg, msg_size, "cannot open key file %s: %s", path, strerror(errno));
+        xb_say(msg, msg_size, "cannot open key file %s: %s", path, strerror(errno));
         return XBCRYPT_E_IO;
     }
     xbcrypt_status st = read_key_fd(fd, path, out, msg, msg_size);
@@ -111,7 +101,7 @@ xbcrypt_status xb_key_from_bytes(const void *bytes, size_t len, xbcrypt_key **ou
         return XBCRYPT_E_ARG;
     *out = NULL;
     if (!bytes || len == 0 || len > XB_KEY_SOURCE_MAX) {
-        say(msg, msg_size, "a key must be 1 to %u bytes", XB_KEY_SOURCE_MAX);
+        xb_say(msg, msg_size, "a key must be 1 to %u bytes", XB_KEY_SOURCE_MAX);
         return XBCRYPT_E_KEY;
     }
     xbcrypt_status st = xb_crypto_init(msg, msg_size);
@@ -154,30 +144,26 @@ xbcrypt_status xb_key_check(const xbcrypt_key *key, xbcrypt_algo algo, char *msg
     if (algo == XBCRYPT_ALGO_NONE)
         return XBCRYPT_OK;
     if (algo < XBCRYPT_ALGO_NONE || algo > XBCRYPT_ALGO_AES256) {
-        if (msg && msg_size)
-            snprintf(msg, msg_size, "unknown algorithm number %d", (int)algo);
+        xb_say(msg, msg_size, "unknown algorithm number %d", (int)algo);
         return XBCRYPT_E_ARG;
     }
     if (!key) {
-        if (msg && msg_size)
-            snprintf(msg, msg_size, "AES needs a key, and none was given");
+        xb_say(msg, msg_size, "AES needs a key, and none was given");
         return XBCRYPT_E_KEY;
     }
     if (aes_key_size(key->len))
         return XBCRYPT_OK;
-    if (msg && msg_size) {
-        if (aes_key_size(key->len - 1) && key->bytes[key->len - 1] == '\n')
-            snprintf(msg, msg_size,
-                     "the key is %zu bytes, the last of them a newline; AES takes 16, 24 or 32 "
-                     "bytes and the whole key file is the key, so write it without the newline "
-                     "(printf %%s \"$(cat KEYFILE)\" > NEWKEYFILE)",
-                     key->len);
-        else
-            snprintf(msg, msg_size,
-                     "the key is %zu bytes; AES takes 16, 24 or 32 bytes (the whole key file is "
-                     "the key; make one with: openssl rand -out KEYFILE 32)",
-                     key->len);
-    }
+    if (aes_key_size(key->len - 1) && key->bytes[key->len - 1] == '\n')
+        xb_say(msg, msg_size,
+               "the key is %zu bytes, the last of them a newline; AES takes 16, 24 or 32 bytes "
+               "and the whole key file is the key, so write it without the newline "
+               "(printf %%s \"$(cat KEYFILE)\" > NEWKEYFILE)",
+               key->len);
+    else
+        xb_say(msg, msg_size,
+               "the key is %zu bytes; AES takes 16, 24 or 32 bytes (the whole key file is the "
+               "key; make one with: openssl rand -out KEYFILE 32)",
+               key->len);
     return XBCRYPT_E_KEY;
 }
 

@@ -19,6 +19,7 @@
 #include "format/xb_format.h"
 #include "pipeline/xb_stream.h"
 #include "xb_engine.h"
+#include "xb_msg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,19 +108,16 @@ xbcrypt_status xb_decoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write,
         return XBCRYPT_E_ARG;
     *out = NULL;
     if (!s) {
-        if (msg && msg_size)
-            snprintf(msg, msg_size, "decoder: settings are NULL");
+        xb_say(msg, msg_size, "decoder: settings are NULL");
         return XBCRYPT_E_ARG;
     }
     if (s->algo < XBCRYPT_ALGO_NONE || s->algo > XBCRYPT_ALGO_AES256) {
-        if (msg && msg_size)
-            snprintf(msg, msg_size, "unknown algorithm number %d", (int)s->algo);
+        xb_say(msg, msg_size, "unknown algorithm number %d", (int)s->algo);
         return XBCRYPT_E_ARG;
     }
     const bool aes = s->algo != XBCRYPT_ALGO_NONE;
     if (aes && !s->key && write) {
-        if (msg && msg_size)
-            snprintf(msg, msg_size, "decoder: AES needs a key to write plaintext");
+        xb_say(msg, msg_size, "decoder: AES needs a key to write plaintext");
         return XBCRYPT_E_KEY;
     }
     struct xbcrypt_decoder *dec = calloc(1, sizeof *dec);

@@ -19,6 +19,7 @@
 #include "format/xb_format.h"
 #include "pipeline/xb_stream.h"
 #include "xb_engine.h"
+#include "xb_msg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,21 +88,18 @@ xbcrypt_status xb_encoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write,
         return XBCRYPT_E_ARG;
     *out = NULL;
     if (!s || !write) {
-        if (msg && msg_size)
-            snprintf(msg, msg_size, "encoder: %s is NULL", s ? "the write callback" : "settings");
+        xb_say(msg, msg_size, "encoder: %s is NULL", s ? "the write callback" : "settings");
         return XBCRYPT_E_ARG;
     }
     if (s->chunk_size < XBCRYPT_CHUNK_SIZE_MIN || s->chunk_size > XBCRYPT_CHUNK_SIZE_MAX) {
-        if (msg && msg_size)
-            snprintf(msg, msg_size,
-                     "chunk size %zu is outside %u .. %u bytes (the format stores a chunk's size, "
-                     "plaintext plus its 32-byte hash, in at most 2^31-1)",
-                     s->chunk_size, XBCRYPT_CHUNK_SIZE_MIN, XBCRYPT_CHUNK_SIZE_MAX);
+        xb_say(msg, msg_size,
+               "chunk size %zu is outside %u .. %u bytes (the format stores a chunk's size, "
+               "plaintext plus its 32-byte hash, in at most 2^31-1)",
+               s->chunk_size, XBCRYPT_CHUNK_SIZE_MIN, XBCRYPT_CHUNK_SIZE_MAX);
         return XBCRYPT_E_ARG;
     }
     if (s->algo < XBCRYPT_ALGO_NONE || s->algo > XBCRYPT_ALGO_AES256) {
-        if (msg && msg_size)
-            snprintf(msg, msg_size, "unknown algorithm number %d", (int)s->algo);
+        xb_say(msg, msg_size, "unknown algorithm number %d", (int)s->algo);
         return XBCRYPT_E_ARG;
     }
     struct xbcrypt_encoder *enc = calloc(1, sizeof *enc);

@@ -3,17 +3,12 @@
 
 #include "key/xb_key.h"
 #include "xb_engine.h"
+#include "xb_msg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void say(char *msg, size_t msg_size, const char *text)
-{
-    if (msg && msg_size)
-        snprintf(msg, msg_size, "%s", text);
-}
 
 static size_t lookahead_bytes(const xb_stream *st)
 {
@@ -32,12 +27,12 @@ xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_
 {
     memset(st, 0, sizeof *st);
     if (!s || s->struct_size < offsetof(xbcrypt_settings, chunk_opaque) + sizeof(void *)) {
-        say(msg, msg_size, "settings were not filled by settings_default()");
+        xb_say(msg, msg_size, "%s", "settings were not filled by settings_default()");
         return XBCRYPT_E_ARG;
     }
     xbcrypt_status rc = xb_init();
     if (rc != XBCRYPT_OK) {
-        say(msg, msg_size, "cannot initialise libgcrypt");
+        xb_say(msg, msg_size, "%s", "cannot initialise libgcrypt");
         return rc;
     }
     memcpy(&st->s, s, sizeof st->s);
@@ -46,8 +41,7 @@ xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_
     st->opaque = opaque;
     st->stats.struct_size = sizeof st->stats;
     if (st->s.threads > XB_THREADS_MAX) {
-        if (msg && msg_size)
-            snprintf(msg, msg_size, "%u threads asked; at most %u", st->s.threads, XB_THREADS_MAX);
+        xb_say(msg, msg_size, "%u threads asked; at most %u", st->s.threads, XB_THREADS_MAX);
         return XBCRYPT_E_ARG;
     }
 
@@ -69,7 +63,7 @@ xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_
             rc = xb_cipher_open(&st->workers[i].cipher, s->key->bytes, s->key->len, msg, msg_size);
         if (rc != XBCRYPT_OK) {
             if (!st->workers[i].digest)
-                say(msg, msg_size, "cannot set up SHA-256 and CRC-32");
+                xb_say(msg, msg_size, "%s", "cannot set up SHA-256 and CRC-32");
             xb_stream_destroy(st);
             return rc;
         }
@@ -82,8 +76,8 @@ xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_
     rc = xb_pool_init(&st->pool, st->s.threads, st->base_slots + lookahead_slots(st, unit), process,
                       ctx);
     if (rc != XBCRYPT_OK) {
-        say(msg, msg_size, rc == XBCRYPT_E_THREAD ? "cannot start worker threads"
-                                                  : "out of memory for the job ring");
+        xb_say(msg, msg_size, "%s", rc == XBCRYPT_E_THREAD ? "cannot start worker threads"
+               : "out of memory for the job ring");
         xb_stream_destroy(st);
         return rc;
     }
