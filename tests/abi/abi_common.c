@@ -272,3 +272,25 @@ xbcrypt_status abi_decode(const xbcrypt_api *api, const xbcrypt_settings *s, con
     api->decoder_free(dec);
     return st;
 }
+
+/* --- running the suite --- */
+
+int abi_run_suite(Suite *s, enum fork_status fork)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, fork);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+Suite *abi_suite_of_one(const char *suite, const char *tcase, double timeout, const TTest *test)
+{
+    Suite *s = suite_create(suite);
+    TCase *tc = tcase_create(tcase);
+    tcase_set_timeout(tc, timeout);
+    tcase_add_test(tc, test);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -12,6 +12,7 @@
 
 #include <xbcrypt/xbcrypt.h>
 
+#include <check.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,5 +72,13 @@ xbcrypt_status abi_encode(const xbcrypt_api *api, const xbcrypt_settings *s, con
 xbcrypt_status abi_decode(const xbcrypt_api *api, const xbcrypt_settings *s, const void *data,
                           size_t len, size_t split, abi_buf *out, xbcrypt_stats *stats, char *msg,
                           size_t msg_size);
+
+/* Runs a suite and returns the process exit code.  `fork` is
+ * CK_FORK_GETENV to let CK_FORK decide (as Check does by default), or
+ * CK_FORK where each test needs a process of its own. */
+int abi_run_suite(Suite *s, enum fork_status fork);
+/* A suite of one test case `tcase` holding the one test `test`, with a
+ * Check timeout of `timeout` seconds. */
+Suite *abi_suite_of_one(const char *suite, const char *tcase, double timeout, const TTest *test);
 
 #endif /* ABI_COMMON_H */

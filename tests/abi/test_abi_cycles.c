@@ -72,14 +72,5 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("abi-cycles");
-    TCase *tc = tcase_create("cycles");
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, test_cycles);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return abi_run_suite(abi_suite_of_one("abi-cycles", "cycles", 600, test_cycles), CK_FORK_GETENV);
 }

@@ -84,10 +84,5 @@ int main(void)
     tcase_add_test(tc, test_host_initialised_first);
     tcase_add_test(tc, test_plugin_initialises);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK); /* each test needs a fresh process */
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return abi_run_suite(s, CK_FORK); /* each test needs a fresh process */
 }

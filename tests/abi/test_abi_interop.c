@@ -129,14 +129,5 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("abi-interop");
-    TCase *tc = tcase_create("interop");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_interop);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return abi_run_suite(abi_suite_of_one("abi-interop", "interop", 120, test_interop), CK_FORK_GETENV);
 }

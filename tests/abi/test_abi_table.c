@@ -465,9 +465,5 @@ static Suite *table_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(table_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return abi_run_suite(table_suite(), CK_FORK_GETENV);
 }

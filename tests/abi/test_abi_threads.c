@@ -118,14 +118,5 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("abi-threads");
-    TCase *tc = tcase_create("threads");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, test_eight_threads);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return abi_run_suite(abi_suite_of_one("abi-threads", "threads", 300, test_eight_threads), CK_FORK_GETENV);
 }

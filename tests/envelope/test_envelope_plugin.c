@@ -411,9 +411,5 @@ static Suite *envelope_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(envelope_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return abi_run_suite(envelope_suite(), CK_FORK_GETENV);
 }
