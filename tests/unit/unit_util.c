@@ -185,30 +185,41 @@ void chunk_log_fn(void *opaque, const xbcrypt_chunk_info *info)
         log->overflow++;
 }
 
-typedef xbcrypt_status (*buffer_fn)(void *obj, void **buf, size_t *avail);
-typedef xbcrypt_status (*commit_fn)(void *obj, size_t n);
-typedef xbcrypt_status (*feed_fn)(void *obj, const void *buf, size_t len);
+/* The encoder or the decoder of one run (the other is NULL): the two have
+ * the same shape, so one set of calls drives either. */
+typedef struct stream {
+    xbcrypt_encoder *enc;
+    xbcrypt_decoder *dec;
+} stream;
 
-/* The encoder and decoder have the same shape: drive either through these. */
-typedef struct ops {
-    buffer_fn buffer;
-    commit_fn commit;
-    feed_fn feed;
-} ops;
+static xbcrypt_status stream_buffer(stream *t, void **buf, size_t *avail)
+{
+    return t->dec ? xb_decoder_buffer(t->dec, buf, avail) : xb_encoder_buffer(t->enc, buf, avail);
+}
 
-static xbcrypt_status feed_all(void *obj, const ops *o, const uint8_t *in, size_t len,
-                               enum feed_mode mode, size_t split, uint64_t seed)
+static xbcrypt_status stream_commit(stream *t, size_t n)
+{
+    return t->dec ? xb_decoder_commit(t->dec, n) : xb_encoder_commit(t->enc, n);
+}
+
+static xbcrypt_status stream_feed(stream *t, const void *buf, size_t len)
+{
+    return t->dec ? xb_decoder_feed(t->dec, buf, len) : xb_encoder_feed(t->enc, buf, len);
+}
+
+static xbcrypt_status feed_all(stream *t, const uint8_t *in, size_t len, enum feed_mode mode,
+                               size_t split, uint64_t seed)
 {
     uint64_t rng = seed;
     size_t pos = 0;
     if (mode == FEED_SPLIT && split == 0)
-        return o->feed(obj, in, len);
+        return stream_feed(t, in, len);
     while (pos < len) {
         size_t n;
         if (mode == FEED_COMMIT_SHORT) {
             void *dst = NULL;
             size_t avail = 0;
-            xbcrypt_status st = o->buffer(obj, &dst, &avail);
+            xbcrypt_status st = stream_buffer(t, &dst, &avail);
             if (st != XBCRYPT_OK)
                 return st;
             ck_assert_msg(dst != NULL && avail > 0, "buffer() gave no room");
@@ -216,14 +227,14 @@ static xbcrypt_status feed_all(void *obj, const ops *o, const uint8_t *in, size_
             if (n > len - pos)
                 n = len - pos;
             memcpy(dst, in + pos, n);
-            st = o->commit(obj, n);
+            st = stream_commit(t, n);
             if (st != XBCRYPT_OK)
                 return st;
         } else {
             n = mode == FEED_RANDOM ? 1 + (size_t)(prng_next(&rng) % split) : split;
             if (n > len - pos)
                 n = len - pos;
-            xbcrypt_status st = o->feed(obj, in + pos, n);
+            xbcrypt_status st = stream_feed(t, in + pos, n);
             if (st != XBCRYPT_OK)
                 return st;
         }
@@ -232,58 +243,46 @@ static xbcrypt_status feed_all(void *obj, const ops *o, const uint8_t *in, size_
     return XBCRYPT_OK;
 }
 
-static xbcrypt_status enc_buffer(void *o, void **b, size_t *a) { return xb_encoder_buffer(o, b, a); }
-static xbcrypt_status enc_commit(void *o, size_t n) { return xb_encoder_commit(o, n); }
-static xbcrypt_status enc_feed(void *o, const void *b, size_t n) { return xb_encoder_feed(o, b, n); }
-static xbcrypt_status dec_buffer(void *o, void **b, size_t *a) { return xb_decoder_buffer(o, b, a); }
-static xbcrypt_status dec_commit(void *o, size_t n) { return xb_decoder_commit(o, n); }
-static xbcrypt_status dec_feed(void *o, const void *b, size_t n) { return xb_decoder_feed(o, b, n); }
-
-static const ops enc_ops = {enc_buffer, enc_commit, enc_feed};
-static const ops dec_ops = {dec_buffer, dec_commit, dec_feed};
-
-void run_encoder(const xbcrypt_settings *s, const uint8_t *in, size_t len, enum feed_mode mode,
-                 size_t split, uint64_t seed, sink *out, run_result *r)
+static void run_stream(bool decrypt, const xbcrypt_settings *s, const uint8_t *in, size_t len,
+                       enum feed_mode mode, size_t split, uint64_t seed, sink *out,
+                       run_result *r)
 {
     memset(r, 0, sizeof *r);
-    xbcrypt_encoder *enc = NULL;
-    xbcrypt_status st = xb_encoder_new(s, sink_write, out, &enc, r->msg, sizeof r->msg);
+    stream t = {NULL, NULL};
+    xbcrypt_status st =
+        decrypt ? xb_decoder_new(s, sink_write, out, &t.dec, r->msg, sizeof r->msg)
+                : xb_encoder_new(s, sink_write, out, &t.enc, r->msg, sizeof r->msg);
     if (st != XBCRYPT_OK) {
-        ck_assert_ptr_null(enc);
+        ck_assert_ptr_null(decrypt ? (void *)t.dec : (void *)t.enc);
         r->status = r->feed_st = st;
         return;
     }
     r->created = true;
-    r->feed_st = feed_all(enc, &enc_ops, in, len, mode, split, seed);
+    r->feed_st = feed_all(&t, in, len, mode, split, seed);
     if (r->feed_st == XBCRYPT_OK)
-        r->finish_st = xb_encoder_finish(enc);
-    r->status = xb_encoder_status(enc);
-    snprintf(r->msg, sizeof r->msg, "%s", xb_encoder_message(enc));
+        r->finish_st = decrypt ? xb_decoder_finish(t.dec) : xb_encoder_finish(t.enc);
+    r->status = decrypt ? xb_decoder_status(t.dec) : xb_encoder_status(t.enc);
+    snprintf(r->msg, sizeof r->msg, "%s",
+             decrypt ? xb_decoder_message(t.dec) : xb_encoder_message(t.enc));
     r->stats.struct_size = sizeof r->stats;
-    xb_encoder_stats(enc, &r->stats);
-    xb_encoder_free(enc);
+    if (decrypt)
+        xb_decoder_stats(t.dec, &r->stats);
+    else
+        xb_encoder_stats(t.enc, &r->stats);
+    xb_decoder_free(t.dec);
+    xb_encoder_free(t.enc);
+}
+
+void run_encoder(const xbcrypt_settings *s, const uint8_t *in, size_t len, enum feed_mode mode,
+                 size_t split, uint64_t seed, sink *out, run_result *r)
+{
+    run_stream(false, s, in, len, mode, split, seed, out, r);
 }
 
 void run_decoder(const xbcrypt_settings *s, const uint8_t *in, size_t len, enum feed_mode mode,
                  size_t split, uint64_t seed, sink *out, run_result *r)
 {
-    memset(r, 0, sizeof *r);
-    xbcrypt_decoder *dec = NULL;
-    xbcrypt_status st = xb_decoder_new(s, sink_write, out, &dec, r->msg, sizeof r->msg);
-    if (st != XBCRYPT_OK) {
-        ck_assert_ptr_null(dec);
-        r->status = r->feed_st = st;
-        return;
-    }
-    r->created = true;
-    r->feed_st = feed_all(dec, &dec_ops, in, len, mode, split, seed);
-    if (r->feed_st == XBCRYPT_OK)
-        r->finish_st = xb_decoder_finish(dec);
-    r->status = xb_decoder_status(dec);
-    snprintf(r->msg, sizeof r->msg, "%s", xb_decoder_message(dec));
-    r->stats.struct_size = sizeof r->stats;
-    xb_decoder_stats(dec, &r->stats);
-    xb_decoder_free(dec);
+    run_stream(true, s, in, len, mode, split, seed, out, r);
 }
 
 void assert_bytes_eq_at(const char *file, int line, const void *a, size_t alen, const void *b,
