@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,59 +219,58 @@ static void copy_msg(char *msg, size_t msg_size, const char *text)
         snprintf(msg, msg_size, "%s", text ? text : "(null message)");
 }
 
+/* abi_encode() or abi_decode(): the encoder and the decoder have the same
+ * shape, so one sequence of calls drives either. */
+static xbcrypt_status run_stream(const xbcrypt_api *api, bool decrypt, const xbcrypt_settings *s,
+                                 const void *data, size_t len, size_t split, abi_buf *out,
+                                 xbcrypt_stats *stats, char *msg, size_t msg_size)
+{
+    xbcrypt_encoder *enc = NULL;
+    xbcrypt_decoder *dec = NULL;
+    xbcrypt_status st =
+        decrypt ? api->decoder_new(s, out ? abi_buf_write : NULL, out, &dec, msg, msg_size)
+                : api->encoder_new(s, abi_buf_write, out, &enc, msg, msg_size);
+    if (st != XBCRYPT_OK) {
+        ck_assert_ptr_null(decrypt ? (void *)dec : (void *)enc);
+        return st;
+    }
+    ck_assert_ptr_nonnull(decrypt ? (void *)dec : (void *)enc);
+    const uint8_t *p = data;
+    size_t step = split ? split : len;
+    for (size_t off = 0; st == XBCRYPT_OK && off < len; off += step) {
+        size_t n = len - off < step ? len - off : step;
+        st = decrypt ? api->decoder_feed(dec, p + off, n) : api->encoder_feed(enc, p + off, n);
+    }
+    if (st == XBCRYPT_OK)
+        st = decrypt ? api->decoder_finish(dec) : api->encoder_finish(enc);
+    ck_assert_int_eq(decrypt ? api->decoder_status(dec) : api->encoder_status(enc), st);
+    copy_msg(msg, msg_size, decrypt ? api->decoder_message(dec) : api->encoder_message(enc));
+    if (stats) {
+        memset(stats, 0, sizeof *stats);
+        if (decrypt)
+            api->decoder_stats(dec, stats);
+        else
+            api->encoder_stats(enc, stats);
+    }
+    if (decrypt)
+        api->decoder_free(dec);
+    else
+        api->encoder_free(enc);
+    return st;
+}
+
 xbcrypt_status abi_encode(const xbcrypt_api *api, const xbcrypt_settings *s, const void *data,
                           size_t len, size_t split, abi_buf *out, xbcrypt_stats *stats, char *msg,
                           size_t msg_size)
 {
-    xbcrypt_encoder *enc = NULL;
-    xbcrypt_status st = api->encoder_new(s, abi_buf_write, out, &enc, msg, msg_size);
-    if (st != XBCRYPT_OK) {
-        ck_assert_ptr_null(enc);
-        return st;
-    }
-    ck_assert_ptr_nonnull(enc);
-    const uint8_t *p = data;
-    size_t step = split ? split : len;
-    for (size_t off = 0; st == XBCRYPT_OK && off < len; off += step)
-        st = api->encoder_feed(enc, p + off, len - off < step ? len - off : step);
-    if (st == XBCRYPT_OK)
-        st = api->encoder_finish(enc);
-    ck_assert_int_eq(api->encoder_status(enc), st);
-    copy_msg(msg, msg_size, api->encoder_message(enc));
-    if (stats) {
-        memset(stats, 0, sizeof *stats);
-        api->encoder_stats(enc, stats);
-    }
-    api->encoder_free(enc);
-    return st;
+    return run_stream(api, false, s, data, len, split, out, stats, msg, msg_size);
 }
 
 xbcrypt_status abi_decode(const xbcrypt_api *api, const xbcrypt_settings *s, const void *data,
                           size_t len, size_t split, abi_buf *out, xbcrypt_stats *stats, char *msg,
                           size_t msg_size)
 {
-    xbcrypt_decoder *dec = NULL;
-    xbcrypt_status st =
-        api->decoder_new(s, out ? abi_buf_write : NULL, out, &dec, msg, msg_size);
-    if (st != XBCRYPT_OK) {
-        ck_assert_ptr_null(dec);
-        return st;
-    }
-    ck_assert_ptr_nonnull(dec);
-    const uint8_t *p = data;
-    size_t step = split ? split : len;
-    for (size_t off = 0; st == XBCRYPT_OK && off < len; off += step)
-        st = api->decoder_feed(dec, p + off, len - off < step ? len - off : step);
-    if (st == XBCRYPT_OK)
-        st = api->decoder_finish(dec);
-    ck_assert_int_eq(api->decoder_status(dec), st);
-    copy_msg(msg, msg_size, api->decoder_message(dec));
-    if (stats) {
-        memset(stats, 0, sizeof *stats);
-        api->decoder_stats(dec, stats);
-    }
-    api->decoder_free(dec);
-    return st;
+    return run_stream(api, true, s, data, len, split, out, stats, msg, msg_size);
 }
 
 /* --- running the suite --- */
