@@ -251,26 +251,29 @@ static void assert_msg_has(const run_result *r, const char *needle)
     ck_assert_msg(strstr(r->msg, needle) != NULL, "message \"%s\" lacks \"%s\"", r->msg, needle);
 }
 
+/* The damaged-input tests are loop tests over every way to run: _i picks
+ * thread_counts[_i / N_SPLITS] and splits[_i % N_SPLITS]. */
+#define N_SPLITS (sizeof splits / sizeof splits[0])
+#define N_WAYS ((int)(sizeof thread_counts / sizeof thread_counts[0] * N_SPLITS))
+
 START_TEST(test_bitflip_chunk1)
 {
+    const unsigned threads = thread_counts[_i / N_SPLITS];
+    const size_t split = splits[_i % N_SPLITS];
     size_t plen;
     uint8_t *p = fx_read("plain/p200000.bin", &plen);
-    for (unsigned t = 0; t < 3; t++) {
-        for (unsigned sp = 0; sp < 4; sp++) {
-            sink out = {0};
-            run_result r;
-            decode_fixture("negative/payload_bitflip_chunk1.xbcrypt", "keys/key32.bin",
-                           thread_counts[t], splits[sp], &out, &r);
-            ck_assert_msg(r.status == XBCRYPT_E_CRC, "threads %u split %zu: %s (%s)",
-                          thread_counts[t], splits[sp], xb_status_name(r.status), r.msg);
-            /* Exactly chunk 0, and it is the right plaintext. */
-            ck_assert_uint_eq(out.len, 65536);
-            assert_bytes_eq(out.data, out.len, p, 65536, "chunk 0");
-            assert_msg_has(&r, "chunk 1 (offset 65628)");
-            ck_assert_uint_eq(r.stats.chunks, 1);
-            sink_free(&out);
-        }
-    }
+    sink out = {0};
+    run_result r;
+    decode_fixture("negative/payload_bitflip_chunk1.xbcrypt", "keys/key32.bin", threads, split,
+                   &out, &r);
+    ck_assert_msg(r.status == XBCRYPT_E_CRC, "threads %u split %zu: %s (%s)", threads, split,
+                  xb_status_name(r.status), r.msg);
+    /* Exactly chunk 0, and it is the right plaintext. */
+    ck_assert_uint_eq(out.len, 65536);
+    assert_bytes_eq(out.data, out.len, p, 65536, "chunk 0");
+    assert_msg_has(&r, "chunk 1 (offset 65628)");
+    ck_assert_uint_eq(r.stats.chunks, 1);
+    sink_free(&out);
     free(p);
 }
 END_TEST
@@ -279,63 +282,49 @@ START_TEST(test_truncated)
 {
     size_t plen;
     uint8_t *p = fx_read("plain/p200000.bin", &plen);
-    for (unsigned t = 0; t < 3; t++) {
-        for (unsigned sp = 0; sp < 4; sp++) {
-            sink out = {0};
-            run_result r;
-            decode_fixture("negative/trunc_150000.xbcrypt", "keys/key32.bin", thread_counts[t],
-                           splits[sp], &out, &r);
-            /* Every feed succeeds: only finish() can know the stream ended. */
-            ck_assert_int_eq(r.feed_st, XBCRYPT_OK);
-            ck_assert_msg(r.finish_st == XBCRYPT_E_TRUNCATED, "%s (%s)",
-                          xb_status_name(r.finish_st), r.msg);
-            ck_assert_uint_eq(out.len, 131072);
-            assert_bytes_eq(out.data, out.len, p, 131072, "chunks 0 and 1");
-            assert_msg_has(&r, "chunk 2 (offset 131256)");
-            sink_free(&out);
-        }
-    }
+    sink out = {0};
+    run_result r;
+    decode_fixture("negative/trunc_150000.xbcrypt", "keys/key32.bin", thread_counts[_i / N_SPLITS],
+                   splits[_i % N_SPLITS], &out, &r);
+    /* Every feed succeeds: only finish() can know the stream ended. */
+    ck_assert_int_eq(r.feed_st, XBCRYPT_OK);
+    ck_assert_msg(r.finish_st == XBCRYPT_E_TRUNCATED, "%s (%s)", xb_status_name(r.finish_st),
+                  r.msg);
+    ck_assert_uint_eq(out.len, 131072);
+    assert_bytes_eq(out.data, out.len, p, 131072, "chunks 0 and 1");
+    assert_msg_has(&r, "chunk 2 (offset 131256)");
+    sink_free(&out);
     free(p);
 }
 END_TEST
 
 START_TEST(test_garbage)
 {
-    for (unsigned t = 0; t < 3; t++) {
-        for (unsigned sp = 0; sp < 4; sp++) {
-            sink out = {0};
-            run_result r;
-            decode_fixture("negative/garbage_random4096.bin", "keys/key32.bin", thread_counts[t],
-                           splits[sp], &out, &r);
-            ck_assert_msg(r.status == XBCRYPT_E_MAGIC, "%s (%s)", xb_status_name(r.status),
-                          r.msg);
-            ck_assert_uint_eq(out.len, 0);
-            ck_assert_uint_eq(out.calls, 0);
-            assert_msg_has(&r, "chunk 0 (offset 0)");
-            sink_free(&out);
-        }
-    }
+    sink out = {0};
+    run_result r;
+    decode_fixture("negative/garbage_random4096.bin", "keys/key32.bin",
+                   thread_counts[_i / N_SPLITS], splits[_i % N_SPLITS], &out, &r);
+    ck_assert_msg(r.status == XBCRYPT_E_MAGIC, "%s (%s)", xb_status_name(r.status), r.msg);
+    ck_assert_uint_eq(out.len, 0);
+    ck_assert_uint_eq(out.calls, 0);
+    assert_msg_has(&r, "chunk 0 (offset 0)");
+    sink_free(&out);
 }
 END_TEST
 
 START_TEST(test_wrong_key)
 {
-    for (unsigned t = 0; t < 3; t++) {
-        for (unsigned sp = 0; sp < 4; sp++) {
-            sink out = {0};
-            run_result r;
-            decode_fixture("det/aes256_p200000.xbcrypt", "keys/key32_wrong.bin", thread_counts[t],
-                           splits[sp], &out, &r);
-            ck_assert_msg(r.status == XBCRYPT_E_WRONG_KEY, "%s (%s)", xb_status_name(r.status),
-                          r.msg);
-            ck_assert_uint_eq(out.len, 0);
-            ck_assert_uint_eq(out.calls, 0);
-            assert_msg_has(&r, "chunk 0");
-            assert_msg_has(&r, "wrong key");
-            ck_assert_uint_eq(r.stats.chunks, 0);
-            sink_free(&out);
-        }
-    }
+    sink out = {0};
+    run_result r;
+    decode_fixture("det/aes256_p200000.xbcrypt", "keys/key32_wrong.bin",
+                   thread_counts[_i / N_SPLITS], splits[_i % N_SPLITS], &out, &r);
+    ck_assert_msg(r.status == XBCRYPT_E_WRONG_KEY, "%s (%s)", xb_status_name(r.status), r.msg);
+    ck_assert_uint_eq(out.len, 0);
+    ck_assert_uint_eq(out.calls, 0);
+    assert_msg_has(&r, "chunk 0");
+    assert_msg_has(&r, "wrong key");
+    ck_assert_uint_eq(r.stats.chunks, 0);
+    sink_free(&out);
 }
 END_TEST
 
@@ -577,10 +566,10 @@ static Suite *kat_suite(void)
 
     tc = tcase_create("negative");
     tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_bitflip_chunk1);
-    tcase_add_test(tc, test_truncated);
-    tcase_add_test(tc, test_garbage);
-    tcase_add_test(tc, test_wrong_key);
+    tcase_add_loop_test(tc, test_bitflip_chunk1, 0, N_WAYS);
+    tcase_add_loop_test(tc, test_truncated, 0, N_WAYS);
+    tcase_add_loop_test(tc, test_garbage, 0, N_WAYS);
+    tcase_add_loop_test(tc, test_wrong_key, 0, N_WAYS);
     tcase_add_test(tc, test_newline_key);
     tcase_add_test(tc, test_none_stream_under_aes);
     suite_add_tcase(s, tc);
