@@ -127,6 +127,18 @@ static xbcrypt_status stream_finish(struct xbc_stream *s)
     return s->decrypt ? xb_decoder_finish(s->dec) : xb_encoder_finish(s->enc);
 }
 
+xbcrypt_status xbc_stream_new(struct xbc_stream *s, const xbcrypt_settings *set,
+                              xbcrypt_write_fn write, void *opaque)
+{
+    char msg[512] = "";
+    xbcrypt_status st =
+        s->decrypt ? xb_decoder_new(set, write, opaque, &s->dec, msg, sizeof msg)
+                   : xb_encoder_new(set, write, opaque, &s->enc, msg, sizeof msg);
+    if (st != XBCRYPT_OK)
+        error("%s", msg[0] ? msg : xb_status_name(st));
+    return st;
+}
+
 void xbc_stream_stats(const struct xbc_stream *s, xbcrypt_stats *st)
 {
     memset(st, 0, sizeof *st);

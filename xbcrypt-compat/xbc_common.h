@@ -60,6 +60,11 @@ struct xbc_stream {
     xbcrypt_decoder *dec;
 };
 
+/* Makes the encoder, or with s->decrypt the decoder, over `set`, writing
+ * through write(opaque).  XBCRYPT_OK, or the engine's status after
+ * printing why. */
+xbcrypt_status xbc_stream_new(struct xbc_stream *s, const xbcrypt_settings *set,
+                              xbcrypt_write_fn write, void *opaque);
 void xbc_stream_stats(const struct xbc_stream *s, xbcrypt_stats *st);
 const char *xbc_stream_message(const struct xbc_stream *s);
 int xbc_stream_write_error(const struct xbc_stream *s);

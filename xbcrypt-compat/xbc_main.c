@@ -145,7 +145,6 @@ static int run(const struct xbc_options *o)
     const char *in_name = o->input ? o->input : "standard input";
     const char *out_name = o->output ? o->output : "standard output";
     char err[1024];
-    char msg[512] = "";
     int rc = 1;
     int in_fd = STDIN_FILENO;
     xbcrypt_key *key = NULL;
@@ -172,14 +171,8 @@ static int run(const struct xbc_options *o)
         goto out;
 
     xbc_settings(o, o->algo, key, &set);
-    if (o->decrypt)
-        st = xb_decoder_new(&set, xbc_sink_write, &sink, &s.dec, msg, sizeof msg);
-    else
-        st = xb_encoder_new(&set, xbc_sink_write, &sink, &s.enc, msg, sizeof msg);
-    if (st != XBCRYPT_OK) {
-        error("%s", msg[0] ? msg : xb_status_name(st));
+    if (xbc_stream_new(&s, &set, xbc_sink_write, &sink) != XBCRYPT_OK)
         goto out;
-    }
 
     /* Last of all, so that nothing appears when an earlier step fails. */
     if (xbc_output_open(&out, o->output, o->decrypt ? 0600 : 0666, err, sizeof err) != 0) {

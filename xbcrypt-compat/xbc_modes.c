@@ -36,7 +36,6 @@ struct run {
     struct xbc_progress pg;
     struct xbc_pump p;
     xbcrypt_stats stats;
-    char msg[512];
 };
 
 /* Makes the decoder over `set` (write NULL: verify only) and reads the
@@ -44,11 +43,9 @@ struct run {
 static xbcrypt_status decode_all(struct run *r, const struct xbc_options *o,
                                  const xbcrypt_settings *set, xbcrypt_write_fn write, void *opaque)
 {
-    xbcrypt_status st = xb_decoder_new(set, write, opaque, &r->s.dec, r->msg, sizeof r->msg);
-    if (st != XBCRYPT_OK) {
-        error("%s", r->msg[0] ? r->msg : xb_status_name(st));
+    xbcrypt_status st = xbc_stream_new(&r->s, set, write, opaque);
+    if (st != XBCRYPT_OK)
         return st;
-    }
     /* --verify writes nothing; --info its listing; --rekey the stream
      * unless -o. */
     xbc_progress_start(&r->pg, o->progress, r->in_fd,
@@ -177,11 +174,8 @@ int xbc_run_rekey(const struct xbc_options *o)
         goto out;
     xbcrypt_settings set;
     xbc_settings(o, o->new_algo, new_key, &set);
-    xbcrypt_status st = xb_encoder_new(&set, xbc_sink_write, &sink, &enc.enc, r.msg, sizeof r.msg);
-    if (st != XBCRYPT_OK) {
-        error("%s", r.msg[0] ? r.msg : xb_status_name(st));
+    if (xbc_stream_new(&enc, &set, xbc_sink_write, &sink) != XBCRYPT_OK)
         goto out;
-    }
     /* Last of all, so that nothing appears when an earlier step fails. */
     if (xbc_output_open(&out, o->output, 0666, err, sizeof err) != 0) {
         error("%s", err);
@@ -194,7 +188,7 @@ int xbc_run_rekey(const struct xbc_options *o)
              xbc_algo_name(o->new_algo), o->threads, o->threads == 1 ? "" : "s", o->chunk_size);
 
     xbc_settings(o, o->algo, old_key, &set);
-    st = decode_all(&r, o, &set, feed_encoder, enc.enc);
+    xbcrypt_status st = decode_all(&r, o, &set, feed_encoder, enc.enc);
     if (!r.s.dec) {
         xbc_output_abort(&out);
         goto out;
