@@ -3,6 +3,7 @@
 
 #include "xbc_common.h"
 #include "xbc_options.h"
+#include "xbc_output.h"
 #include "xb_engine.h"
 
 #include <errno.h>
@@ -97,41 +98,6 @@ static int check_absent(const char *path)
     return 0;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? errno : EIO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* fsync of the directory holding path, so that the new name lasts too. */
-static void sync_parent(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == path)
-        strcpy(dir, "/");
-    else if ((size_t)(slash - path) < sizeof dir) {
-        memcpy(dir, path, (size_t)(slash - path));
-        dir[slash - path] = '\0';
-    } else
-        return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 /*
  * Creates path (O_EXCL: an existing file or symlink is refused, whoever
  * made it meanwhile), writes the wrapped key and syncs it.  On failure
@@ -150,7 +116,8 @@ static int create_wrapped(const char *path, const void *data, size_t len)
             hint("%s", hint_exists);
         return -1;
     }
-    int e = write_all(fd, data, len);
+    struct xbc_sink sink = {.fd = fd, .written = 0};
+    int e = xbc_sink_write(&sink, data, len);
     if (!e && fsync(fd) != 0)
         e = errno;
     if (close(fd) != 0 && !e)
@@ -161,7 +128,7 @@ static int create_wrapped(const char *path, const void *data, size_t len)
         info("nothing was written to %s", path);
         return -1;
     }
-    sync_parent(path);
+    xbc_output_sync_dir(path);
     return 0;
 }
 

@@ -193,7 +193,7 @@ static int rename_noreplace(const char *tmp, const char *path)
     return rename(tmp, path) == 0 ? 0 : errno;
 }
 
-static void sync_dir(const char *path)
+void xbc_output_sync_dir(const char *path)
 {
     char dir[PATH_MAX];
     split(path, dir, sizeof dir);
@@ -243,7 +243,7 @@ int xbc_output_commit(struct xbc_output *o, char *err, size_t errlen)
     sig_tmp_active = 0;
     free(o->tmp_path);
     o->tmp_path = NULL;
-    sync_dir(o->path);
+    xbc_output_sync_dir(o->path);
     return 0;
 }
 

@@ -49,6 +49,10 @@ int xbc_output_commit(struct xbc_output *o, char *err, size_t errlen);
 /* Gives up: closes, and removes the temporary file if there is one. */
 void xbc_output_abort(struct xbc_output *o);
 
+/* fsync of the directory holding path, so that a new name there lasts too
+ * (best effort: some file systems refuse it). */
+void xbc_output_sync_dir(const char *path);
+
 /*
  * Removes the temporary file of the current output, if any; safe to call
  * from a signal handler (it only calls unlink()).
