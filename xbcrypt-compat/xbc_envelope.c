@@ -182,12 +182,12 @@ xbcrypt_key *xbc_envelope_key(const struct xbc_options *o, struct xbc_envelope *
         info("nothing was written to %s", path);
         return NULL;
     }
-    if (create_wrapped(path, wrapped, len) != 0) {
-        xb_envelope_free(wrapped);
+    int created = create_wrapped(path, wrapped, len);
+    xb_envelope_free(wrapped);
+    if (created != 0) {
         xb_key_free(key);
         return NULL;
     }
-    xb_envelope_free(wrapped);
     st = xb_key_check(key, o->algo, msg, sizeof msg);
     if (st != XBCRYPT_OK) { /* cannot happen: 32 bytes fit every AES */
         error("%s", msg[0] ? msg : xb_status_name(st));
@@ -204,13 +204,7 @@ xbcrypt_key *xbc_envelope_key(const struct xbc_options *o, struct xbc_envelope *
 
 void xbc_envelope_end(struct xbc_envelope *env, bool keep)
 {
-    if (!env->created)
-        return;
-    if (keep) {
-        env->created = NULL;
-        return;
-    }
-    if (unlink(env->created) == 0)
+    if (env->created && !keep && unlink(env->created) == 0)
         info("removed the wrapped-key file %s: no backup uses it", env->created);
     env->created = NULL;
 }
