@@ -444,12 +444,15 @@ int xbc_run_info(const struct xbc_options *o)
     if (!r.s.dec)
         goto out;
 
-    const char *status = "ok";
+    /* The exit status, and its name on the summary line. */
+    static const char *const status_name[] = {
+        [XBC_INFO_OK] = "ok", [XBC_INFO_ERROR] = "error", [XBC_INFO_FLAGGED] = "flagged"};
+    int status = XBC_INFO_OK;
     bool flagged_stop = st != XBCRYPT_OK && !r.p.read_errno && info_flag_error(&r, &in, st);
     if (!flagged_stop && xbc_report(o, &r.s, &r.p, st, "standard output") != 0)
-        status = "error";
+        status = XBC_INFO_ERROR;
     else if (in.flags)
-        status = "flagged";
+        status = XBC_INFO_FLAGGED;
     if (in.ivs.gave_up) {
         printf("note repeated-iv-check-stopped index=%" PRIu64 "\n", in.gave_up_at);
         warning("out of memory for the IV check: IVs from chunk %" PRIu64 " on were not "
@@ -463,7 +466,8 @@ int xbc_run_info(const struct xbc_options *o)
            " versions=%s size_mismatches=%" PRIu64 " repeated_ivs=%" PRIu64
            " flags=%" PRIu64 " checked=structure,crc status=%s\n",
            r.stats.chunks, r.stats.encrypted_bytes, r.stats.plaintext_bytes,
-           versions[0] ? versions : "-", in.size_mismatches, in.repeated_ivs, in.flags, status);
+           versions[0] ? versions : "-", in.size_mismatches, in.repeated_ivs, in.flags,
+           status_name[status]);
     if (in.flags)
         warning("%" PRIu64 " odd thing%s flagged: see the 'flag' lines", in.flags,
                 in.flags == 1 ? "" : "s");
@@ -471,9 +475,7 @@ int xbc_run_info(const struct xbc_options *o)
         error("writing standard output failed");
         goto out;
     }
-    rc = strcmp(status, "ok") == 0 ? XBC_INFO_OK
-         : strcmp(status, "flagged") == 0 ? XBC_INFO_FLAGGED
-                                          : XBC_INFO_ERROR;
+    rc = status;
 out:
     free(in.ivs.slot);
     run_end(&r);

@@ -100,7 +100,7 @@ struct parser {
     bool key_refused; /* --encrypt-key / -k seen */
     bool help;
     bool version;
-    const char *mode_name; /* the first of --verify, --rekey, --info seen */
+    const char *mode_name; /* the first of --verify, --rekey, --info, --rewrap seen */
 };
 
 const char *xbc_algo_name(xbcrypt_algo algo)
@@ -241,7 +241,8 @@ static bool algo_value(struct parser *p, const struct opt_def *d, const char *va
     return false;
 }
 
-/* --verify, --rekey, --info: one mode per run (repeating the same is fine). */
+/* --verify, --rekey, --info, --rewrap: one mode per run (repeating the same
+ * is fine). */
 static void set_mode(struct parser *p, const struct opt_def *d)
 {
     static const enum xbc_mode modes[] = {
@@ -300,6 +301,7 @@ static void apply(struct parser *p, const struct opt_def *d, const char *value)
     case OPT_VERIFY:
     case OPT_REKEY:
     case OPT_INFO:
+    case OPT_REWRAP:
         set_mode(p, d);
         break;
     case OPT_PROGRESS:
@@ -318,9 +320,6 @@ static void apply(struct parser *p, const struct opt_def *d, const char *value)
         break;
     case OPT_NEW_WRAPPED_KEY_FILE:
         need_path(p, d, value, &o->new_wrapped_key_file);
-        break;
-    case OPT_REWRAP:
-        set_mode(p, d);
         break;
     case OPT_NO_PROGRESS:
         o->progress = XBC_PROGRESS_OFF;
