@@ -116,6 +116,19 @@ static xbcrypt_key *load_key(const xbcrypt_api *api, const char *rel)
     return key;
 }
 
+/* Default settings for `algo` with `threads` workers and the key of
+ * fixtures/<key_rel> (none for NONE).  Returns that key, for key_free(). */
+static xbcrypt_key *settings_for(const xbcrypt_api *api, xbcrypt_algo algo, const char *key_rel,
+                                 unsigned threads, xbcrypt_settings *s)
+{
+    api->settings_default(s);
+    s->algo = algo;
+    xbcrypt_key *key = algo == XBCRYPT_ALGO_NONE ? NULL : load_key(api, key_rel);
+    s->key = key;
+    s->threads = threads;
+    return key;
+}
+
 static void check_sha(const void *data, size_t len, const char *want, const char *what)
 {
     uint8_t d[32];
@@ -148,11 +161,8 @@ START_TEST(test_decrypt_manifest)
         uint8_t *enc = abi_read_file(abi_fixture_path(f->file), &len);
         check_sha(enc, len, f->sha256, f->file);
         xbcrypt_settings s;
-        p.api->settings_default(&s);
-        s.algo = algo_of(f->algo);
-        xbcrypt_key *key = s.algo == XBCRYPT_ALGO_NONE ? NULL : load_key(p.api, f->key_file);
-        s.key = key;
-        s.threads = runs[_i].threads;
+        xbcrypt_key *key =
+            settings_for(p.api, algo_of(f->algo), f->key_file, runs[_i].threads, &s);
         abi_buf out = {0};
         xbcrypt_stats stats;
         char msg[256];
@@ -193,15 +203,18 @@ END_TEST
 
 /* ---- reproduce det/ byte for byte ---- */
 
-static void det_settings(const xbcrypt_api *api, const fixture *f, xbcrypt_settings *s)
+/* The settings that made det/ file f; NONE needs no key, and the
+ * manifest's key is then unused.  Returns the key, for key_free(). */
+static xbcrypt_key *det_settings(const xbcrypt_api *api, const fixture *f, unsigned threads,
+                                 xbcrypt_settings *s)
 {
-    api->settings_default(s);
-    s->algo = algo_of(f->algo);
+    xbcrypt_key *key = settings_for(api, algo_of(f->algo), f->key_file, threads, s);
     s->iv_source = abi_det_iv;
     if (strstr(f->file, "_s1024_"))
         s->chunk_size = 1024;
     if (strstr(f->file, "_r100000_"))
         s->read_buffer_size = 100000;
+    return key;
 }
 
 START_TEST(test_reencrypt_det)
@@ -218,11 +231,7 @@ START_TEST(test_reencrypt_det)
         uint8_t *want = abi_read_file(abi_fixture_path(f->file), &len);
         uint8_t *plain = abi_plaintext(f->plaintext_size);
         xbcrypt_settings s;
-        det_settings(p.api, f, &s);
-        /* NONE needs no key; the manifest's key is then unused. */
-        xbcrypt_key *key = s.algo == XBCRYPT_ALGO_NONE ? NULL : load_key(p.api, f->key_file);
-        s.key = key;
-        s.threads = runs[_i].threads;
+        xbcrypt_key *key = det_settings(p.api, f, runs[_i].threads, &s);
         abi_buf out = {0};
         xbcrypt_stats stats;
         char msg[256];
@@ -266,10 +275,7 @@ START_TEST(test_reencrypt_large)
     uint8_t *plain = abi_plaintext(f->plaintext_size);
     check_sha(plain, f->plaintext_size, f->plaintext_sha256, "p12595257 by the rule");
     xbcrypt_settings s;
-    det_settings(p.api, f, &s);
-    xbcrypt_key *key = load_key(p.api, f->key_file);
-    s.key = key;
-    s.threads = 4;
+    xbcrypt_key *key = det_settings(p.api, f, 4, &s);
     abi_buf out = {0};
     char msg[256];
     xbcrypt_status st =
@@ -329,10 +335,8 @@ START_TEST(test_decrypt_legacy)
         uint8_t *enc = abi_read_file(abi_fixture_path(legacy[i].file), &len);
         uint8_t *plain = abi_plaintext(legacy[i].plaintext_size);
         xbcrypt_settings s;
-        p.api->settings_default(&s);
-        xbcrypt_key *key = load_key(p.api, legacy[i].key);
-        s.key = key;
-        s.threads = runs[_i].threads;
+        xbcrypt_key *key =
+            settings_for(p.api, XBCRYPT_ALGO_AES256, legacy[i].key, runs[_i].threads, &s);
         chunk_log log = {0};
         s.on_chunk = log_chunk;
         s.chunk_opaque = &log;
@@ -375,10 +379,7 @@ START_TEST(test_chunk_callback)
     size_t len;
     uint8_t *enc = abi_read_file(abi_fixture_path("det/aes256_p200000.xbcrypt"), &len);
     xbcrypt_settings s;
-    p.api->settings_default(&s);
-    xbcrypt_key *key = load_key(p.api, "keys/key32.bin");
-    s.key = key;
-    s.threads = 4;
+    xbcrypt_key *key = settings_for(p.api, XBCRYPT_ALGO_AES256, "keys/key32.bin", 4, &s);
     chunk_log log = {0};
     s.on_chunk = log_chunk;
     s.chunk_opaque = &log;
@@ -466,10 +467,7 @@ START_TEST(test_key_length_picks_aes)
     size_t len;
     uint8_t *enc = abi_read_file(abi_fixture_path("det/aes256_p65537.xbcrypt"), &len);
     xbcrypt_settings s;
-    p.api->settings_default(&s);
-    s.algo = XBCRYPT_ALGO_AES128;
-    xbcrypt_key *key = load_key(p.api, "keys/key32.bin");
-    s.key = key;
+    xbcrypt_key *key = settings_for(p.api, XBCRYPT_ALGO_AES128, "keys/key32.bin", 1, &s);
     abi_buf out = {0};
     char msg[256];
     ck_assert_int_eq(abi_decode(p.api, &s, enc, len, 0, &out, NULL, msg, sizeof msg), XBCRYPT_OK);
@@ -504,10 +502,8 @@ START_TEST(test_damaged)
         size_t len;
         uint8_t *enc = abi_read_file(abi_fixture_path(damaged[i].file), &len);
         xbcrypt_settings s;
-        p.api->settings_default(&s);
-        xbcrypt_key *key = load_key(p.api, damaged[i].key);
-        s.key = key;
-        s.threads = runs[_i].threads;
+        xbcrypt_key *key =
+            settings_for(p.api, XBCRYPT_ALGO_AES256, damaged[i].key, runs[_i].threads, &s);
         abi_buf out = {0};
         char msg[256];
         xbcrypt_status st =
