@@ -167,6 +167,21 @@ __attribute__((format(printf, 2, 3))) static void fail(struct parser *p, const c
     }
 }
 
+/* Ends a parse that cannot run with result r: the explanation in err (it
+ * replaces any usage error recorded there), what to do in out->hint. */
+__attribute__((format(printf, 4, 5))) static enum xbc_args_result
+refuse(struct parser *p, enum xbc_args_result r, const char *hint, const char *fmt, ...)
+{
+    if (p->err && p->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->err, p->errlen, fmt, ap);
+        va_end(ap);
+    }
+    p->out->hint = hint;
+    return r;
+}
+
 __attribute__((format(printf, 2, 3))) static void warn(struct parser *p, const char *fmt, ...)
 {
     struct xbc_options *o = p->out;
@@ -437,24 +452,19 @@ static void check_mode(struct parser *p)
 }
 
 /* --rekey, once the old algorithm and key file are known to be there. */
-static enum xbc_args_result check_rekey(struct xbc_options *out, char *err, size_t errlen)
+static enum xbc_args_result check_rekey(struct parser *p)
 {
+    struct xbc_options *out = p->out;
     if (!out->new_algo_given)
         out->new_algo = out->algo;
-    if (out->new_algo == XBCRYPT_ALGO_NONE) {
-        if (err && errlen)
-            snprintf(err, errlen, "--rekey would write the data unencrypted: the new algorithm "
-                                  "is NONE");
-        out->hint = "pass --new-encrypt-algo=AES256; to write plaintext on purpose, use "
-                    "--decrypt";
-        return XBC_ARGS_ERROR;
-    }
-    if (!out->new_key_file) {
-        if (err && errlen)
-            snprintf(err, errlen, "--rekey needs the new key: --new-encrypt-key-file is missing");
-        out->hint = hint_key_file;
-        return XBC_ARGS_ERROR;
-    }
+    if (out->new_algo == XBCRYPT_ALGO_NONE)
+        return refuse(p, XBC_ARGS_ERROR,
+                      "pass --new-encrypt-algo=AES256; to write plaintext on purpose, use "
+                      "--decrypt",
+                      "--rekey would write the data unencrypted: the new algorithm is NONE");
+    if (!out->new_key_file)
+        return refuse(p, XBC_ARGS_ERROR, hint_key_file,
+                      "--rekey needs the new key: --new-encrypt-key-file is missing");
     return XBC_ARGS_RUN;
 }
 
@@ -534,14 +544,10 @@ enum xbc_args_result xbc_parse_args(int argc, char **argv, struct xbc_options *o
 
     check_mode(&p);
     check_envelope(&p);
-    if (p.key_refused) {
-        if (err && errlen)
-            snprintf(err, errlen,
-                     "--encrypt-key (-k) is refused: a key on the command line can be read by "
-                     "every user of this machine (ps, /proc/PID/cmdline)");
-        out->hint = hint_key_file;
-        return XBC_ARGS_KEY_REFUSED;
-    }
+    if (p.key_refused)
+        return refuse(&p, XBC_ARGS_KEY_REFUSED, hint_key_file,
+                      "--encrypt-key (-k) is refused: a key on the command line can be read by "
+                      "every user of this machine (ps, /proc/PID/cmdline)");
     if (p.failed) {
         out->hint = "see xbcrypt --help";
         return XBC_ARGS_ERROR;
@@ -559,23 +565,17 @@ enum xbc_args_result xbc_parse_args(int argc, char **argv, struct xbc_options *o
             out->algo = XBCRYPT_ALGO_AES256;
         return XBC_ARGS_RUN;
     }
-    if (!out->algo_given) {
-        if (err && errlen)
-            snprintf(err, errlen,
-                     "--encrypt-algo (-a) is required: Percona's xbcrypt defaults to NONE and "
-                     "then silently writes data that is not encrypted");
-        out->hint = "pass --encrypt-algo=AES256 (or --encrypt-algo=NONE to really store the "
-                    "data unencrypted)";
-        return XBC_ARGS_NO_ALGO;
-    }
-    if (out->algo != XBCRYPT_ALGO_NONE && !out->key_file && !out->wrapped_key_file) {
-        if (err && errlen)
-            snprintf(err, errlen, "--encrypt-algo=%s needs a key: --encrypt-key-file is missing",
-                     xbc_algo_name(out->algo));
-        out->hint = hint_key_file;
-        return XBC_ARGS_ERROR;
-    }
+    if (!out->algo_given)
+        return refuse(&p, XBC_ARGS_NO_ALGO,
+                      "pass --encrypt-algo=AES256 (or --encrypt-algo=NONE to really store the "
+                      "data unencrypted)",
+                      "--encrypt-algo (-a) is required: Percona's xbcrypt defaults to NONE and "
+                      "then silently writes data that is not encrypted");
+    if (out->algo != XBCRYPT_ALGO_NONE && !out->key_file && !out->wrapped_key_file)
+        return refuse(&p, XBC_ARGS_ERROR, hint_key_file,
+                      "--encrypt-algo=%s needs a key: --encrypt-key-file is missing",
+                      xbc_algo_name(out->algo));
     if (out->mode == XBC_MODE_REKEY)
-        return check_rekey(out, err, errlen);
+        return check_rekey(&p);
     return XBC_ARGS_RUN;
 }
