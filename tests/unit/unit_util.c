@@ -22,7 +22,7 @@ const char *fx_dir(void)
     return d && *d ? d : XB_FIXTURES_DIR;
 }
 
-uint8_t *read_path(const char *path, size_t *len)
+static uint8_t *read_path(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     ck_assert_msg(f != NULL, "cannot open %s: %s", path, strerror(errno));

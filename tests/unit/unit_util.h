@@ -43,7 +43,6 @@ typedef struct kat_entry {
 const char *fx_dir(void);
 /* Reads fixtures/<rel> whole; fails the test if it cannot. */
 uint8_t *fx_read(const char *rel, size_t *len);
-uint8_t *read_path(const char *path, size_t *len);
 /* A key read from fixtures/<rel> with xb_key_from_file. */
 xbcrypt_key *fx_key(const char *rel);
 /* Writes `len` bytes to a fresh temporary file; returns its malloc'd path. */
