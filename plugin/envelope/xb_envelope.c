@@ -313,8 +313,10 @@ static xbcrypt_status encrypt_to(gpgme_ctx_t ctx, gpgme_key_t *keys, const xbcry
     return XBCRYPT_OK;
 }
 
-static xbcrypt_status fresh_key(xbcrypt_key **out, char *msg, size_t msg_size)
+static xbcrypt_status fresh_key(gpgme_ctx_t ctx, const void *wrapped, size_t wrapped_len,
+                                xbcrypt_key **out, char *msg, size_t msg_size)
 {
+    (void)ctx, (void)wrapped, (void)wrapped_len; /* a new key owes nothing to an old one */
     *out = NULL;
     uint8_t *buf = xb_secure_alloc(XB_ENVELOPE_KEY_SIZE);
     if (!buf) {
@@ -325,46 +327,6 @@ static xbcrypt_status fresh_key(xbcrypt_key **out, char *msg, size_t msg_size)
     xbcrypt_status st = xb_key_from_bytes(buf, XB_ENVELOPE_KEY_SIZE, out, msg, msg_size);
     xb_secure_free(buf, XB_ENVELOPE_KEY_SIZE);
     return st;
-}
-
-xbcrypt_status xb_envelope_wrap(const char *const *fprs, size_t n_fprs, void **wrapped,
-                                size_t *wrapped_len, xbcrypt_key **key, char *msg,
-                                size_t msg_size)
-{
-    clear_msg(msg, msg_size);
-    if (wrapped)
-        *wrapped = NULL;
-    if (wrapped_len)
-        *wrapped_len = 0;
-    if (key)
-        *key = NULL;
-    if (!wrapped || !wrapped_len || !key) {
-        xb_say(msg, msg_size, "wrap: wrapped, wrapped_len and key must not be NULL");
-        return XBCRYPT_E_ARG;
-    }
-    xbcrypt_status st = check_list(fprs, n_fprs, msg, msg_size);
-    if (st != XBCRYPT_OK)
-        return st;
-
-    gpgme_ctx_t ctx;
-    if ((st = start(&ctx, msg, msg_size)) != XBCRYPT_OK)
-        return st;
-    gpgme_key_t keys[XB_ENVELOPE_RECIPIENTS_MAX + 1];
-    /* Every recipient first: a bad one fails before a key exists. */
-    st = get_recipients(ctx, fprs, n_fprs, keys, msg, msg_size);
-    xbcrypt_key *k = NULL;
-    if (st == XBCRYPT_OK)
-        st = fresh_key(&k, msg, msg_size);
-    if (st == XBCRYPT_OK)
-        st = encrypt_to(ctx, keys, k, wrapped, wrapped_len, msg, msg_size);
-    unref_keys(keys, n_fprs);
-    gpgme_release(ctx);
-    if (st != XBCRYPT_OK) {
-        xb_key_free(k);
-        return st;
-    }
-    *key = k;
-    return XBCRYPT_OK;
 }
 
 /* ---- unwrapping ---------------------------------------------------------- */
@@ -537,6 +499,63 @@ xbcrypt_status xb_envelope_unwrap(const void *wrapped, size_t wrapped_len, xbcry
     return st;
 }
 
+/* Where wrap and rewrap get the data key: a fresh one, or the old wrapped
+ * one decrypted. */
+typedef xbcrypt_status (*key_source)(gpgme_ctx_t ctx, const void *wrapped, size_t wrapped_len,
+                                     xbcrypt_key **out, char *msg, size_t msg_size);
+
+/*
+ * The data key from `source`, encrypted to every recipient into *out.
+ * Every recipient is looked up first, so a bad one fails before a key
+ * exists or a private key (and its smartcard PIN) is used.  The key goes
+ * to *key_out when it is non-NULL, else it is wiped.
+ */
+static xbcrypt_status wrap_to(const char *const *fprs, size_t n_fprs, key_source source,
+                              const void *wrapped, size_t wrapped_len, void **out,
+                              size_t *out_len, xbcrypt_key **key_out, char *msg, size_t msg_size)
+{
+    gpgme_ctx_t ctx;
+    xbcrypt_status st = start(&ctx, msg, msg_size);
+    if (st != XBCRYPT_OK)
+        return st;
+    gpgme_key_t keys[XB_ENVELOPE_RECIPIENTS_MAX + 1];
+    st = get_recipients(ctx, fprs, n_fprs, keys, msg, msg_size);
+    xbcrypt_key *k = NULL;
+    if (st == XBCRYPT_OK)
+        st = source(ctx, wrapped, wrapped_len, &k, msg, msg_size);
+    if (st == XBCRYPT_OK)
+        st = encrypt_to(ctx, keys, k, out, out_len, msg, msg_size);
+    unref_keys(keys, n_fprs);
+    gpgme_release(ctx);
+    if (st == XBCRYPT_OK && key_out)
+        *key_out = k;
+    else
+        xb_key_free(k);
+    return st;
+}
+
+xbcrypt_status xb_envelope_wrap(const char *const *fprs, size_t n_fprs, void **wrapped,
+                                size_t *wrapped_len, xbcrypt_key **key, char *msg,
+                                size_t msg_size)
+{
+    clear_msg(msg, msg_size);
+    if (wrapped)
+        *wrapped = NULL;
+    if (wrapped_len)
+        *wrapped_len = 0;
+    if (key)
+        *key = NULL;
+    if (!wrapped || !wrapped_len || !key) {
+        xb_say(msg, msg_size, "wrap: wrapped, wrapped_len and key must not be NULL");
+        return XBCRYPT_E_ARG;
+    }
+    xbcrypt_status st = check_list(fprs, n_fprs, msg, msg_size);
+    if (st != XBCRYPT_OK)
+        return st;
+
+    return wrap_to(fprs, n_fprs, fresh_key, NULL, 0, wrapped, wrapped_len, key, msg, msg_size);
+}
+
 xbcrypt_status xb_envelope_rewrap(const void *wrapped, size_t wrapped_len,
                                   const char *const *fprs, size_t n_fprs, void **out,
                                   size_t *out_len, char *msg, size_t msg_size)
@@ -556,22 +575,8 @@ xbcrypt_status xb_envelope_rewrap(const void *wrapped, size_t wrapped_len,
     if (st != XBCRYPT_OK)
         return st;
 
-    gpgme_ctx_t ctx;
-    if ((st = start(&ctx, msg, msg_size)) != XBCRYPT_OK)
-        return st;
-    gpgme_key_t keys[XB_ENVELOPE_RECIPIENTS_MAX + 1];
-    /* The new recipients before the private key is used (a smartcard PIN
-     * is not asked for a rewrap that cannot succeed). */
-    st = get_recipients(ctx, fprs, n_fprs, keys, msg, msg_size);
-    xbcrypt_key *k = NULL;
-    if (st == XBCRYPT_OK)
-        st = decrypt_key(ctx, wrapped, wrapped_len, &k, msg, msg_size);
-    if (st == XBCRYPT_OK)
-        st = encrypt_to(ctx, keys, k, out, out_len, msg, msg_size);
-    xb_key_free(k);
-    unref_keys(keys, n_fprs);
-    gpgme_release(ctx);
-    return st;
+    return wrap_to(fprs, n_fprs, decrypt_key, wrapped, wrapped_len, out, out_len, NULL, msg,
+                   msg_size);
 }
 
 void xb_envelope_free(void *wrapped)

@@ -425,26 +425,21 @@ xbcrypt_status xb_decoder_commit(xbcrypt_decoder *dec, size_t n)
     return process_stage(dec);
 }
 
+static xbcrypt_status buffer_of(void *obj, void **buf, size_t *avail)
+{
+    return xb_decoder_buffer(obj, buf, avail);
+}
+
+static xbcrypt_status commit_of(void *obj, size_t n)
+{
+    return xb_decoder_commit(obj, n);
+}
+
 xbcrypt_status xb_decoder_feed(xbcrypt_decoder *dec, const void *buf, size_t len)
 {
     if (!dec || (!buf && len))
         return XBCRYPT_E_ARG;
-    const uint8_t *p = buf;
-    while (len) {
-        void *dst;
-        size_t avail;
-        xbcrypt_status rc = xb_decoder_buffer(dec, &dst, &avail);
-        if (rc != XBCRYPT_OK)
-            return rc;
-        size_t n = len < avail ? len : avail;
-        memcpy(dst, p, n);
-        rc = xb_decoder_commit(dec, n);
-        if (rc != XBCRYPT_OK)
-            return rc;
-        p += n;
-        len -= n;
-    }
-    return xb_stream_usable(&dec->st);
+    return xb_stream_feed(&dec->st, dec, buffer_of, commit_of, buf, len);
 }
 
 xbcrypt_status xb_decoder_finish(xbcrypt_decoder *dec)

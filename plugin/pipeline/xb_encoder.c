@@ -233,26 +233,21 @@ xbcrypt_status xb_encoder_commit(xbcrypt_encoder *enc, size_t n)
     return XBCRYPT_OK;
 }
 
+static xbcrypt_status buffer_of(void *obj, void **buf, size_t *avail)
+{
+    return xb_encoder_buffer(obj, buf, avail);
+}
+
+static xbcrypt_status commit_of(void *obj, size_t n)
+{
+    return xb_encoder_commit(obj, n);
+}
+
 xbcrypt_status xb_encoder_feed(xbcrypt_encoder *enc, const void *buf, size_t len)
 {
     if (!enc || (!buf && len))
         return XBCRYPT_E_ARG;
-    const uint8_t *p = buf;
-    while (len) {
-        void *dst;
-        size_t avail;
-        xbcrypt_status rc = xb_encoder_buffer(enc, &dst, &avail);
-        if (rc != XBCRYPT_OK)
-            return rc;
-        size_t n = len < avail ? len : avail;
-        memcpy(dst, p, n);
-        rc = xb_encoder_commit(enc, n);
-        if (rc != XBCRYPT_OK)
-            return rc;
-        p += n;
-        len -= n;
-    }
-    return xb_stream_usable(&enc->st);
+    return xb_stream_feed(&enc->st, enc, buffer_of, commit_of, buf, len);
 }
 
 xbcrypt_status xb_encoder_finish(xbcrypt_encoder *enc)

@@ -160,6 +160,27 @@ xbcrypt_status xb_stream_emit(xb_stream *st, const void *buf, size_t len, uint64
                           (unsigned long long)index, (unsigned long long)offset, err);
 }
 
+xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_commit_fn commit,
+                              const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len) {
+        void *dst;
+        size_t avail;
+        xbcrypt_status rc = buffer(obj, &dst, &avail);
+        if (rc != XBCRYPT_OK)
+            return rc;
+        size_t n = len < avail ? len : avail;
+        memcpy(dst, p, n);
+        rc = commit(obj, n);
+        if (rc != XBCRYPT_OK)
+            return rc;
+        p += n;
+        len -= n;
+    }
+    return xb_stream_usable(st);
+}
+
 void xb_stream_chunk_info(const xb_job *job, xbcrypt_chunk_info *info)
 {
     memset(info, 0, sizeof *info);

@@ -92,6 +92,13 @@ xbcrypt_status xb_stream_usable(xb_stream *st);
 xbcrypt_status xb_stream_emit(xb_stream *st, const void *buf, size_t len, uint64_t index,
                               uint64_t offset);
 
+/* feed() of an encoder or decoder `obj` whose stream is `st`: its
+ * buffer(), a copy, its commit(), until `len` bytes are in. */
+typedef xbcrypt_status (*xb_buffer_fn)(void *obj, void **buf, size_t *avail);
+typedef xbcrypt_status (*xb_commit_fn)(void *obj, size_t n);
+xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_commit_fn commit,
+                              const void *buf, size_t len);
+
 /* Fills the public info for a retired job. */
 void xb_stream_chunk_info(const xb_job *job, xbcrypt_chunk_info *info);
 
