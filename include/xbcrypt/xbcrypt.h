@@ -28,9 +28,12 @@
  *    use different objects at the same time.  One object must not be used
  *    from two threads at once.  A key may be shared read-only by any number
  *    of encoders and decoders, and must outlive them.
- *  - The engine starts `threads` worker threads per object.  Callbacks
- *    (write, chunk, IV) are only ever called from the thread that is inside
- *    feed(), commit() or finish() on that object, never from a worker.
+ *  - `threads` threads do each object's crypto: the engine starts that
+ *    many workers, or, when `threads` is at least the number of online
+ *    CPUs, one fewer and the calling thread does jobs while it waits inside
+ *    feed(), commit() or finish().  Callbacks (write, chunk, IV) are only
+ *    ever called from the thread that is inside feed(), commit() or finish()
+ *    on that object, never from a worker.
  *
  * Errors
  *  - Every function that can fail returns an xbcrypt_status.  Objects keep
@@ -228,8 +231,9 @@ typedef struct xbcrypt_settings {
     size_t read_buffer_size;   /* encoder: chunking restarts every this many input
                                   bytes, as Percona's reads do; default 10 MiB;
                                   0 means never restart */
-    unsigned threads;          /* worker threads; default 1; 0 = do all work in
-                                  the calling thread */
+    unsigned threads;          /* threads doing the crypto (see "Threads" above);
+                                  default 1, at most 256; 0 = do all work in the
+                                  calling thread, no thread started */
     xbcrypt_iv_fn iv_source;   /* tests only; default NULL = random IVs */
     void *iv_opaque;
     xbcrypt_chunk_fn on_chunk; /* optional; default NULL */
