@@ -294,3 +294,12 @@ Suite *abi_suite_of_one(const char *suite, const char *tcase, double timeout, co
     suite_add_tcase(s, tc);
     return s;
 }
+
+xbcrypt_key *abi_load_key(const xbcrypt_api *api, const char *rel)
+{
+    char msg[256];
+    xbcrypt_key *key = NULL;
+    xbcrypt_status st = api->key_from_file(abi_fixture_path(rel), &key, msg, sizeof msg);
+    ck_assert_msg(st == XBCRYPT_OK, "key %s: %s", rel, msg);
+    return key;
+}

@@ -51,6 +51,10 @@ uint8_t *abi_read_file(const char *path, size_t *len);
 /* Whether a file exists. */
 int abi_file_exists(const char *path);
 
+/* The key in fixtures/<rel>, through api->key_from_file; fails the test
+ * when it cannot be read.  Free with api->key_free(). */
+xbcrypt_key *abi_load_key(const xbcrypt_api *api, const char *rel);
+
 /* The fixtures' plaintext rule: byte i = (i * 7) mod 251. */
 uint8_t *abi_plaintext(size_t len);
 

@@ -107,15 +107,6 @@ static xbcrypt_algo algo_of(const char *name)
     return XBCRYPT_ALGO_AES256;
 }
 
-static xbcrypt_key *load_key(const xbcrypt_api *api, const char *rel)
-{
-    char msg[256];
-    xbcrypt_key *key = NULL;
-    xbcrypt_status st = api->key_from_file(abi_fixture_path(rel), &key, msg, sizeof msg);
-    ck_assert_msg(st == XBCRYPT_OK, "key %s: %s", rel, msg);
-    return key;
-}
-
 /* Default settings for `algo` with `threads` workers and the key of
  * fixtures/<key_rel> (none for NONE).  Returns that key, for key_free(). */
 static xbcrypt_key *settings_for(const xbcrypt_api *api, xbcrypt_algo algo, const char *key_rel,
@@ -123,7 +114,7 @@ static xbcrypt_key *settings_for(const xbcrypt_api *api, xbcrypt_algo algo, cons
 {
     api->settings_default(s);
     s->algo = algo;
-    xbcrypt_key *key = algo == XBCRYPT_ALGO_NONE ? NULL : load_key(api, key_rel);
+    xbcrypt_key *key = algo == XBCRYPT_ALGO_NONE ? NULL : abi_load_key(api, key_rel);
     s->key = key;
     s->threads = threads;
     return key;
@@ -447,7 +438,7 @@ START_TEST(test_verify_only)
                      XBCRYPT_OK);
     ck_assert_uint_eq(stats.chunks, 4);
     ck_assert_uint_eq(stats.hashed_chunks, 0);
-    xbcrypt_key *key = load_key(p.api, "keys/key24.bin");
+    xbcrypt_key *key = abi_load_key(p.api, "keys/key24.bin");
     s.key = key;
     ck_assert_int_eq(abi_decode(p.api, &s, enc, len, 0, NULL, &stats, msg, sizeof msg),
                      XBCRYPT_OK);
@@ -540,7 +531,7 @@ START_TEST(test_iv_source_failure)
     abi_load(&p);
     xbcrypt_settings s;
     p.api->settings_default(&s);
-    xbcrypt_key *key = load_key(p.api, "keys/key32.bin");
+    xbcrypt_key *key = abi_load_key(p.api, "keys/key32.bin");
     s.key = key;
     s.iv_source = failing_iv;
     uint8_t *plain = abi_plaintext(5000);

@@ -18,9 +18,7 @@ static void round_trip(const xbcrypt_api *api)
     size_t len;
     uint8_t *want = abi_read_file(abi_fixture_path("det/aes256_p65537.xbcrypt"), &len);
     char msg[256];
-    xbcrypt_key *key = NULL;
-    ck_assert_int_eq(api->key_from_file(abi_fixture_path("keys/key32.bin"), &key, msg, sizeof msg),
-                     XBCRYPT_OK);
+    xbcrypt_key *key = abi_load_key(api, "keys/key32.bin");
     xbcrypt_settings s;
     api->settings_default(&s);
     s.key = key;

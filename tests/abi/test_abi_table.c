@@ -318,9 +318,7 @@ START_TEST(test_write_failure_sticks)
     abi_load(&p);
     const xbcrypt_api *api = p.api;
     char msg[256];
-    xbcrypt_key *key = NULL;
-    ck_assert_int_eq(api->key_from_file(abi_fixture_path("keys/key16.bin"), &key, msg, sizeof msg),
-                     XBCRYPT_OK);
+    xbcrypt_key *key = abi_load_key(api, "keys/key16.bin");
     xbcrypt_settings s;
     api->settings_default(&s);
     s.key = key;
@@ -356,9 +354,7 @@ START_TEST(test_appended_fields)
     const xbcrypt_api *api = p.api;
     ck_assert(XBCRYPT_API_HAS(api, decoder_fault));
     char msg[256];
-    xbcrypt_key *key = NULL;
-    ck_assert_int_eq(api->key_from_file(abi_fixture_path("keys/key32.bin"), &key, msg, sizeof msg),
-                     XBCRYPT_OK);
+    xbcrypt_key *key = abi_load_key(api, "keys/key32.bin");
     xbcrypt_settings s;
     api->settings_default(&s);
     s.key = key;
