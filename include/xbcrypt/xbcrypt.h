@@ -250,6 +250,16 @@ typedef struct xbcrypt_stats {
     unsigned versions_seen;    /* bit v set when a version-v chunk was verified */
     uint64_t hashed_chunks;    /* chunks whose SHA-256 was checked */
     uint64_t size_mismatches;  /* chunks whose olen disagrees with their payload */
+    /*
+     * Appended after size_mismatches (read them only when struct_size covers them): a
+     * version-1 or -2 chunk verified after a version-3 one is a downgrade
+     * that no writer produces (writers only ever moved from 1 to 2 to 3);
+     * legacy chunks carry only a CRC, which anyone can forge, so a decoder
+     * counts them here, and still releases them.  Decoder only.
+     */
+    uint64_t downgrades;             /* legacy chunks after a version-3 chunk */
+    uint64_t first_downgrade_index;  /* index of the first of them (when downgrades > 0) */
+    uint64_t first_downgrade_offset; /* byte offset of its header in the stream */
 } xbcrypt_stats;
 
 /*

@@ -199,9 +199,16 @@ static bool retire_one(void *owner, bool wait)
                 st->stats.plaintext_bytes += job->out_len;
                 st->stats.encrypted_bytes += xb_header_size(job->hdr.version) + job->hdr.ivlen +
                                              job->hdr.elen;
-                st->stats.versions_seen |= 1u << job->hdr.version;
                 st->stats.hashed_chunks += job->hashed;
                 st->stats.size_mismatches += job->hdr.olen != job->hdr.elen;
+                /* Writers only ever moved from version 1 to 2 to 3: a
+                 * CRC-only chunk after a hashed one is a downgrade. */
+                if (job->hdr.version < 3 && (st->stats.versions_seen & (1u << 3)) &&
+                    st->stats.downgrades++ == 0) {
+                    st->stats.first_downgrade_index = job->index;
+                    st->stats.first_downgrade_offset = job->offset;
+                }
+                st->stats.versions_seen |= 1u << job->hdr.version;
             }
         }
     }
