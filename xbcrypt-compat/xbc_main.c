@@ -203,6 +203,8 @@ static int run(const struct xbc_options *o)
         rc = 0;
     }
 
+    if (rc == 0)
+        xbc_crypt_done(o, &stats);
     if (rc != 0) {
         partial = out.direct && sink.written > 0;
         xbc_output_fail(&out, &sink, o->decrypt ? "plaintext" : "encrypted", out_name);
