@@ -148,6 +148,9 @@ static xbcrypt_key *unwrap_file(const char *path, xbcrypt_algo algo)
         if (st == XBCRYPT_E_KEY && strstr(msg, "no secret key for any"))
             hint("run this where the private key of a recipient is (gpg --list-secret-keys), or "
                  "plug in its smartcard; GNUPGHOME selects the keyring");
+        if (st == XBCRYPT_E_KEY && strstr(msg, "no gpg-agent answers"))
+            hint("start it with: gpgconf --launch gpg-agent (no-autostart or agent-program in "
+                 "gpg.conf, or a GNUPGHOME it cannot write, keeps gpg from starting it)");
         return NULL;
     }
     st = xb_key_check(key, algo, msg, sizeof msg);
