@@ -413,7 +413,14 @@ typedef struct xbcrypt_api {
  * recipient is checked before anything else happens: a key missing from
  * the keyring, revoked, expired, disabled, invalid or without a usable
  * encryption subkey fails the call with XBCRYPT_E_KEY and a message naming
- * its fingerprint.  At most 64 recipients.
+ * its fingerprint.  At most 64 recipients.  The data key goes to exactly
+ * one encryption subkey per recipient: the subkey named, when the
+ * fingerprint is a subkey's (XBCRYPT_E_KEY when that subkey has expired or
+ * is revoked: no other is used instead), else the key's newest usable
+ * encryption subkey.  gpg.conf cannot redirect it: a "group" named after
+ * a fingerprint is not expanded, and the key IDs of the wrapped key are
+ * read back and must be exactly those subkeys (XBCRYPT_E_KEY otherwise,
+ * and when gpg hid them: "throw-keyids").
  *
  * The data key lives in libgcrypt secure memory only: generated there
  * (GCRY_VERY_STRONG_RANDOM), and on unwrap written there by GPGME through a
