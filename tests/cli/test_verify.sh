@@ -211,6 +211,12 @@ for v in 1 2; do
             "$(head -c $before "$P/p200000.bin" | sha256sum)" "plaintext before the forged chunk"
     done
 done
+case_ "a version-1 chunk spliced in: --rekey warns and re-encrypts"
+printf 'another 32-byte key, not the old' >"$W/new.key"
+chmod 600 "$W/new.key"
+xb --rekey -a AES256 -f "$K32" --new-encrypt-key-file="$W/new.key" -i "$T/forged.1.131256"
+expect_rc 0
+expect_err "^xbcrypt: warning: .*forged\.1\.131256: chunk 2 \(offset 131256\) is a version-1 or -2 chunk after version-3 chunks"
 case_ "-d of legacy and upgrade-order streams stays silent"
 cat "$FIX/legacy/v1_aes256_p200000.xbcrypt" "$FIX/legacy/v2_aes256_p200000.xbcrypt" \
     "$FIX/det/aes256_p200000.xbcrypt" >"$W/up"
