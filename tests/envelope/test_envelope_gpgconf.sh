@@ -5,26 +5,11 @@
 # key, a subkey named by its fingerprint is taken exactly (refused when it
 # has expired), and with no agent the error says so instead of "no secret
 # key".  Real gpg, throwaway homes (gpg_homes.sh).
-ENVELOPE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../cli/common.sh
-. "$ENVELOPE_DIR/../cli/common.sh"
-# shellcheck source=gpg_homes.sh
-. "$ENVELOPE_DIR/gpg_homes.sh"
-trap 'gpg_homes_teardown; chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
-gpg_homes_setup || {
-    echo "cannot make the GnuPG homes" >&2
-    exit 99
-}
+# shellcheck source=cli_homes.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cli_homes.sh"
 
 PLAIN=$T/plain
 gen_plain 100000 "$PLAIN"
-
-# as HOME ARGS...: xb with GNUPGHOME=HOME.
-as() {
-    local h=$1
-    shift
-    GNUPGHOME=$h xb "$@"
-}
 
 # subkeys HOME FPR: the fingerprints of FPR's subkeys, oldest first.
 subkeys() {
