@@ -393,7 +393,7 @@ do_member_server() { do_restored_server member "$T/member.tree"; }
 
 # The independent path: MariaDB's own mbstream extracts the member archive
 # (every file NAME.xbcrypt), then xbcrypt -d decrypts one file at a time, as
-# `xtrabackup --decrypt` does.
+# `xtrabackup --decrypt` does (stdin to stdout, long options).
 do_member_extract() {
     local plain
     mkdir "$T/member.enc"
@@ -418,7 +418,9 @@ do_member_per_file() {
     while IFS= read -r -d '' f; do
         dest=$T/member.files/${f%.xbcrypt}
         mkdir -p "$(dirname "$dest")"
-        if ! "$XBCRYPT" -d "${ENC[@]}" -i "$T/member.enc/$f" -o "$dest" 2>"$T/member.file.err"; then
+        # The call `xtrabackup --decrypt` makes for each file.
+        if ! "$XBCRYPT" --decrypt --encrypt-algo=AES256 --encrypt-key-file="$KEY" \
+            <"$T/member.enc/$f" >"$dest" 2>"$T/member.file.err"; then
             bad "xbcrypt -d of $f failed"
             show_tail "$T/member.file.err" 5
             failed=1
