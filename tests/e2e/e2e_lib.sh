@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # e2e_lib.sh - sourced by tests/e2e/test_mariadb.sh: named steps, and
 # throwaway MariaDB servers.
 #
@@ -101,17 +102,29 @@ fi
 
 declare -A SERVER_PID
 
+# server_install DATADIR LOG: a new datadir whose root@localhost logs in
+# without a password (the servers never listen on TCP), no test database.
+server_install() {
+    if ! "$MARIADB_INSTALL_DB" --no-defaults --datadir="$1" "${INSTALL_USER[@]}" \
+        --auth-root-authentication-method=normal --skip-test-db \
+        --skip-name-resolve >"$2" 2>&1; then
+        bad "mariadb-install-db --datadir=$1 failed"
+        show_tail "$2"
+        return 1
+    fi
+}
+
 # server_start NAME DATADIR: starts mariadbd on DATADIR with socket
 # $T/NAME.sock and waits until it answers (at most 120 s).
 server_start() {
-    local name=$1 datadir=$2 i pid
+    local name=$1 datadir=$2 pid
     local sock=$T/$name.sock log=$T/$name.err
     "$MARIADBD" --no-defaults --datadir="$datadir" --socket="$sock" \
         --pid-file="$T/$name.pid" --log-error="$log" --tmpdir="$T/tmp" \
         "${SERVER_OPTS[@]}" >"$T/$name.out" 2>&1 &
     pid=$!
     SERVER_PID[$name]=$pid
-    for i in $(seq 1 240); do
+    for _ in $(seq 1 240); do
         if ! kill -0 "$pid" 2>/dev/null; then
             wait "$pid" 2>/dev/null
             unset 'SERVER_PID[$name]'
@@ -140,12 +153,12 @@ server_start() {
 # after 60 s.  Returns 1 if the server had to be killed or exited with an
 # error.
 server_stop() {
-    local name=$1 pid i rc
+    local name=$1 pid rc
     pid=${SERVER_PID[$name]:-}
     [ -n "$pid" ] || return 0
     unset 'SERVER_PID[$name]'
     kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 1 120); do
+    for _ in $(seq 1 120); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.5
     done

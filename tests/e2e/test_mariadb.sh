@@ -127,16 +127,6 @@ tree_manifest() {
 
 # ---- the original server ---------------------------------------------------
 
-do_install() {
-    if ! "$MARIADB_INSTALL_DB" --no-defaults --datadir="$T/db0" "${INSTALL_USER[@]}" \
-        --auth-root-authentication-method=normal --skip-test-db \
-        --skip-name-resolve >"$T/install.log" 2>&1; then
-        bad "mariadb-install-db failed"
-        show_tail "$T/install.log"
-        return 1
-    fi
-}
-
 do_load() {
     local n want got mb
     if ! sql orig <"$HERE/load.sql" >"$T/load.out" 2>&1; then
@@ -438,7 +428,7 @@ do_member_per_file() {
 
 # ---- the run -----------------------------------------------------------------
 
-step install "" do_install
+step install "" server_install "$T/db0" "$T/install.log"
 step start-original "install" server_start orig "$T/db0"
 step load "start-original" do_load
 step original-checksums "load" do_original_checksums
