@@ -4,6 +4,7 @@
 whether an archive cut there would look complete.
 
   e2e_archive.py OFFSET...
+  e2e_archive.py --boundaries
 
 The archive must be whole: every chunk's CRC-32 right, every member closed by
 its EOF chunk, the data ending at a chunk boundary; otherwise exit 1 with the
@@ -11,6 +12,7 @@ reason.  Then one line per OFFSET: "OFFSET clean" when OFFSET is a chunk
 boundary at which no member is open (a prefix that long is a complete
 archive of fewer members, which no reader can tell from a finished one), else
 "OFFSET cut" (the prefix ends inside a chunk or leaves members unclosed).
+With --boundaries, the same line for every chunk's end offset instead.
 Last, "members=N chunks=N bytes=N interleaved=N", the last the number of
 chunks that belong to another member than the chunk before while that one
 is still open (a --parallel backup's shape).
@@ -77,7 +79,8 @@ def walk(f):
 
 
 def main(argv):
-    offsets = [int(a) for a in argv]
+    boundaries = argv == ["--boundaries"]
+    offsets = [] if boundaries else [int(a) for a in argv]
     clean = set()
     chunks = interleaved = 0
     gen = walk(sys.stdin.buffer)
@@ -86,6 +89,8 @@ def main(argv):
             pos, n_open, switch = next(gen)
             chunks += 1
             interleaved += switch
+            if boundaries:
+                offsets.append(pos)
             if n_open == 0:
                 clean.add(pos)
     except StopIteration as stop:

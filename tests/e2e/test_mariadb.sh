@@ -15,7 +15,9 @@
 #             exit 1 (the inner check);
 #   member-*  the same round trip with --xbstream (each member encrypted on
 #             its own), and the member archive extracted by mbstream -x and
-#             decrypted one file at a time with xbcrypt -d: the same tree.
+#             decrypted one file at a time with xbcrypt -d: the same tree;
+#             and that archive cut at an archive chunk boundary fails
+#             --xbstream --verify and --xbstream -d with exit 1.
 # Each step prints "ok: NAME" or "FAIL: NAME"; a step whose input a failed
 # step should have made fails as "not run".  Exit 0 only when every step
 # passed, 99 when the MariaDB tools are missing.
@@ -343,6 +345,7 @@ do_cut_decrypt() {
         bad "xbcrypt -d -o left $T/cut.$1.o behind after failing"
         return 1
     fi
+    sed 's/^/  /' "$err" | head -3
     rm -f "$out"
 }
 
@@ -426,6 +429,44 @@ do_member_per_file() {
     echo "  $(wc -l <"$T/member.files.sha256") files, every SHA-256 equal"
 }
 
+# The member archive cut at an archive chunk boundary near its middle, where
+# members are open (e2e_archive.py): --xbstream --verify and --xbstream -d
+# exit 1, and -d -o leaves no file.
+do_member_cut() {
+    local -a ends
+    local n i pick
+    if ! "$PYTHON" "$HERE/e2e_archive.py" --boundaries <"$T/member.xbstream" \
+        >"$T/member.walk" 2>"$T/member.walk.err"; then
+        bad "the --xbstream output is not a whole archive"
+        show_tail "$T/member.walk.err"
+        return 1
+    fi
+    echo "  member archive: $(tail -n 1 "$T/member.walk")"
+    mapfile -t ends < <(sed -n 's/^\([0-9]*\) cut$/\1/p' "$T/member.walk")
+    n=${#ends[@]}
+    if [ "$n" -lt 10 ]; then
+        bad "only $n chunk boundaries with open members"
+        return 1
+    fi
+    pick=${ends[$((n / 2))]}
+    head -c "$pick" "$T/member.xbstream" >"$T/member.cut"
+    echo "  member.cut: the first $pick of $(wc -c <"$T/member.xbstream") bytes"
+    "$XBCRYPT" --xbstream --verify "${ENC[@]}" -i "$T/member.cut" 2>"$T/member.cut.verify.err"
+    expect_status $? 1 "xbcrypt --xbstream --verify of a cut member archive" \
+        "$T/member.cut.verify.err" || return 1
+    sed 's/^/  /' "$T/member.cut.verify.err" | head -3
+    "$XBCRYPT" --xbstream -d "${ENC[@]}" -i "$T/member.cut" >/dev/null 2>"$T/member.cut.d.err"
+    expect_status $? 1 "xbcrypt --xbstream -d of a cut member archive" "$T/member.cut.d.err" || return 1
+    "$XBCRYPT" --xbstream -d "${ENC[@]}" -i "$T/member.cut" -o "$T/member.cut.o" 2>"$T/member.cut.o.err"
+    expect_status $? 1 "xbcrypt --xbstream -d -o FILE of a cut member archive" \
+        "$T/member.cut.o.err" || return 1
+    if [ -e "$T/member.cut.o" ]; then
+        bad "xbcrypt --xbstream -d -o left $T/member.cut.o behind after failing"
+        return 1
+    fi
+    rm -f "$T/member.cut"
+}
+
 # ---- the run -----------------------------------------------------------------
 
 step install "" server_install "$T/db0" "$T/install.log"
@@ -453,6 +494,7 @@ step member-prepare "member-restore" do_member_prepare
 step member-checksums "member-prepare" do_member_server
 step member-extract "member-backup" do_member_extract
 step member-per-file "member-extract member-restore" do_member_per_file
+step member-cut "member-backup" do_member_cut
 
 step original-unchanged "original-checksums" do_original_unchanged
 step stop-original "start-original" server_stop orig
