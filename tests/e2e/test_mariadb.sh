@@ -124,7 +124,7 @@ is_backup_tree() {
 
 # tree_manifest DIR OUT: "sha256  ./path" of every file under DIR, sorted.
 tree_manifest() {
-    (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) >"$2"
+    (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) >"$2"
 }
 
 # ---- the original server ---------------------------------------------------
@@ -382,7 +382,10 @@ do_member_restore() {
 }
 
 do_member_prepare() { do_prepare "$T/member.tree"; }
-do_member_server() { do_restored_server member "$T/member.tree"; }
+do_member_server() {
+    do_restored_server member "$T/member.tree" || return 1
+    rm -rf "$T/member.tree"
+}
 
 # The independent path: MariaDB's own mbstream extracts the member archive
 # (every file NAME.xbcrypt), then xbcrypt -d decrypts one file at a time, as
@@ -427,6 +430,7 @@ do_member_per_file() {
         return 1
     fi
     echo "  $(wc -l <"$T/member.files.sha256") files, every SHA-256 equal"
+    rm -rf "$T/member.enc" "$T/member.files"
 }
 
 # The member archive cut at an archive chunk boundary near its middle, where
