@@ -17,12 +17,19 @@ struct xb_cipher {
     gcry_cipher_hd_t hd;
 };
 
+#if defined(__x86_64__) && defined(__GNUC__)
+static void detect_cpu(void);
+#endif
+
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static xbcrypt_status init_status = XBCRYPT_E_CRYPTO;
 static char init_detail[128];
 
 static void init_gcrypt(void)
 {
+#if defined(__x86_64__) && defined(__GNUC__)
+    detect_cpu();
+#endif
     if (gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
         /* The host initialised libgcrypt: use it as it is. */
         init_status = XBCRYPT_OK;
@@ -65,6 +72,104 @@ static int gcry_algo_for_key(size_t key_len)
     }
 }
 
+/*
+ * Key residue.  A key must not outlive its use anywhere but in secure
+ * memory, yet libgcrypt's key expansion and AES-NI/VAES code leave copies
+ * in two places it does not clean:
+ *  - the stack below the caller, where setkey's frames were (the stack is
+ *    ordinary, unlocked memory; a thread's stays mapped after it exits);
+ *  - the vector registers, which still hold round keys when setkey and the
+ *    CTR bulk code return.  Anything that later saves all registers to
+ *    memory copies them out: a signal frame the kernel pushes on the stack,
+ *    or the dynamic linker's lazy-binding resolver (the engine is therefore
+ *    linked with -z now, see plugin/meson.build).
+ * So setkey runs in a frame of its own, the stack it used is burned, and
+ * every call that had key material in registers ends by clearing them.
+ */
+#define XB_BURN_BYTES 16384u
+
+#if defined(__GNUC__)
+#define XB_NOINLINE __attribute__((noinline))
+#else
+#define XB_NOINLINE
+#endif
+
+/* Overwrites XB_BURN_BYTES of stack below the caller's frame: called from
+ * the frame that called setkey, its array covers the frames setkey used. */
+static XB_NOINLINE void burn_stack(void)
+{
+    unsigned char pad[XB_BURN_BYTES];
+    explicit_bzero(pad, sizeof pad);
+#if defined(__GNUC__)
+    __asm__ volatile("" : : "r"(pad) : "memory");
+#endif
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+static int cpu_avx = -1;    /* ymm registers (VEX); vzeroall clears ymm0-15 */
+static int cpu_avx512 = -1; /* zmm16-31 too */
+
+static void detect_cpu(void)
+{
+    __builtin_cpu_init();
+    cpu_avx = __builtin_cpu_supports("avx") ? 1 : 0;
+    cpu_avx512 = __builtin_cpu_supports("avx512f") ? 1 : 0;
+}
+#endif
+
+/* Zeroes the vector registers libgcrypt's AES code may leave round keys in
+ * (on x86-64; elsewhere nothing is known to leak and nothing is done). */
+static XB_NOINLINE void clear_vector_registers(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (cpu_avx > 0) {
+        __asm__ volatile("vzeroall"
+                         :
+                         :
+                         : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                           "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory");
+        /* The engine is not built for AVX-512, so the compiler never keeps
+         * anything in zmm16-31: no clobbers needed. */
+        if (cpu_avx512 > 0)
+            __asm__ volatile(
+                "vpxord %%zmm16, %%zmm16, %%zmm16\n\tvpxord %%zmm17, %%zmm17, %%zmm17\n\t"
+                "vpxord %%zmm18, %%zmm18, %%zmm18\n\tvpxord %%zmm19, %%zmm19, %%zmm19\n\t"
+                "vpxord %%zmm20, %%zmm20, %%zmm20\n\tvpxord %%zmm21, %%zmm21, %%zmm21\n\t"
+                "vpxord %%zmm22, %%zmm22, %%zmm22\n\tvpxord %%zmm23, %%zmm23, %%zmm23\n\t"
+                "vpxord %%zmm24, %%zmm24, %%zmm24\n\tvpxord %%zmm25, %%zmm25, %%zmm25\n\t"
+                "vpxord %%zmm26, %%zmm26, %%zmm26\n\tvpxord %%zmm27, %%zmm27, %%zmm27\n\t"
+                "vpxord %%zmm28, %%zmm28, %%zmm28\n\tvpxord %%zmm29, %%zmm29, %%zmm29\n\t"
+                "vpxord %%zmm30, %%zmm30, %%zmm30\n\tvpxord %%zmm31, %%zmm31, %%zmm31" ::
+                    : "memory");
+    } else if (cpu_avx == 0) {
+        __asm__ volatile("pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\tpxor %%xmm2, %%xmm2\n\t"
+                         "pxor %%xmm3, %%xmm3\n\tpxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
+                         "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\tpxor %%xmm8, %%xmm8\n\t"
+                         "pxor %%xmm9, %%xmm9\n\tpxor %%xmm10, %%xmm10\n\t"
+                         "pxor %%xmm11, %%xmm11\n\tpxor %%xmm12, %%xmm12\n\t"
+                         "pxor %%xmm13, %%xmm13\n\tpxor %%xmm14, %%xmm14\n\t"
+                         "pxor %%xmm15, %%xmm15"
+                         :
+                         :
+                         : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                           "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory");
+    }
+#endif
+}
+
+static XB_NOINLINE gpg_error_t set_key(gcry_cipher_hd_t hd, const uint8_t *key, size_t key_len)
+{
+    gpg_error_t err = gcry_cipher_setkey(hd, key, key_len);
+    clear_vector_registers();
+    return err;
+}
+
+void xb_scrub_after_key(void)
+{
+    clear_vector_registers();
+    burn_stack();
+}
+
 xbcrypt_status xb_cipher_open(xb_cipher **out, const uint8_t *key, size_t key_len, char *msg,
                               size_t msg_size)
 {
@@ -77,8 +182,10 @@ xbcrypt_status xb_cipher_open(xb_cipher **out, const uint8_t *key, size_t key_le
     xb_cipher *c = gcry_calloc_secure(1, sizeof *c);
     gpg_error_t err = c ? gcry_cipher_open(&c->hd, algo, GCRY_CIPHER_MODE_CTR, GCRY_CIPHER_SECURE)
                         : gpg_error_from_syserror();
-    if (!err)
-        err = gcry_cipher_setkey(c->hd, key, key_len);
+    if (!err) {
+        err = set_key(c->hd, key, key_len);
+        burn_stack();
+    }
     if (err) {
         if (gpg_err_code(err) == GPG_ERR_ENOMEM)
             xb_say(msg, msg_size,
@@ -104,7 +211,9 @@ xbcrypt_status xb_cipher_apply(xb_cipher *c, uint8_t *buf, size_t len)
 {
     if (len == 0)
         return XBCRYPT_OK;
-    return gcry_cipher_encrypt(c->hd, buf, len, NULL, 0) ? XBCRYPT_E_CRYPTO : XBCRYPT_OK;
+    gpg_error_t err = gcry_cipher_encrypt(c->hd, buf, len, NULL, 0);
+    clear_vector_registers();
+    return err ? XBCRYPT_E_CRYPTO : XBCRYPT_OK;
 }
 
 void xb_cipher_close(xb_cipher *c)

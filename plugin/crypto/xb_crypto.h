@@ -62,6 +62,11 @@ void xb_random_key(void *buf, size_t len);
 void *xb_secure_alloc(size_t len);
 void xb_secure_free(void *p, size_t len);
 
+/* After key bytes passed through this thread (a copy, a setkey): clears
+ * the vector registers and burns the stack below the caller, so that no
+ * copy is left in unlocked memory (xb_cipher_open does it itself). */
+void xb_scrub_after_key(void);
+
 /* The one wipe for secrets: not optimised away. */
 void xb_wipe(void *p, size_t len);
 /* 1 when equal; time depends on len only. */

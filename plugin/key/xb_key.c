@@ -116,6 +116,7 @@ xbcrypt_status xb_key_from_bytes(const void *bytes, size_t len, xbcrypt_key **ou
         return XBCRYPT_E_NOMEM;
     }
     memcpy(k->bytes, bytes, len);
+    xb_scrub_after_key(); /* memcpy moved the key through vector registers */
     k->len = len;
     *out = k;
     return XBCRYPT_OK;
