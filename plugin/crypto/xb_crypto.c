@@ -4,14 +4,20 @@
 
 #include <gcrypt.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* Secure memory: a cipher handle takes about 2 KiB of it, so this holds
  * the handles of an encoder and a decoder (a --rekey) at the 256-thread
  * maximum, with the keys; the pool grows by as much again if a host needs
  * more. */
 #define XB_SECMEM_BYTES (1u << 20)
+/* libgcrypt's smallest pool; below it nothing can be locked. */
+#define XB_SECMEM_MIN (16u << 10)
 
 struct xb_cipher {
     gcry_cipher_hd_t hd;
@@ -24,6 +30,71 @@ static void detect_cpu(void);
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static xbcrypt_status init_status = XBCRYPT_E_CRYPTO;
 static char init_detail[128];
+/* Set once by init_gcrypt, read-only after (pthread_once orders it). */
+static size_t secmem_size;      /* the locked pool, bytes; 0 = host's libgcrypt or none locked */
+static bool secmem_limited;     /* the pool is smaller than XB_SECMEM_BYTES: RLIMIT_MEMLOCK */
+static char unlocked_reason[320]; /* non-empty: keys live in unlocked memory */
+static char secmem_limit[32];   /* RLIMIT_MEMLOCK as text, for messages */
+
+static void say_limit(char *buf, size_t size, rlim_t limit)
+{
+    if (limit == RLIM_INFINITY)
+        snprintf(buf, size, "unlimited");
+    else if (limit % 1024 == 0)
+        snprintf(buf, size, "%llu KiB", (unsigned long long)(limit / 1024));
+    else
+        snprintf(buf, size, "%llu bytes", (unsigned long long)limit);
+}
+
+/* Bytes this process has locked already (VmLck), 0 if unknown. */
+static size_t locked_now(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f)
+        return 0;
+    char line[128];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmLck: %llu kB", &kb) == 1)
+            break;
+    fclose(f);
+    return (size_t)kb * 1024;
+}
+
+/* Whether `len` bytes can be locked now: RLIMIT_MEMLOCK, or CAP_IPC_LOCK,
+ * which lifts it; tried on a scratch mapping, as nothing else tells. */
+static bool can_lock(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return false;
+    bool ok = mlock(p, len) == 0;
+    if (ok)
+        munlock(p, len);
+    munmap(p, len);
+    return ok;
+}
+
+/*
+ * The size of the secure pool: XB_SECMEM_BYTES when it can be locked, else
+ * what RLIMIT_MEMLOCK leaves (before Linux 5.16 the default is 64 KiB,
+ * enough for a key and the handles of a few threads).  0 when not even
+ * libgcrypt's smallest pool fits: then the pool is made unlocked.
+ */
+static size_t pool_size(struct rlimit *rl)
+{
+    if (getrlimit(RLIMIT_MEMLOCK, rl) != 0)
+        rl->rlim_cur = RLIM_INFINITY;
+    if (rl->rlim_cur == RLIM_INFINITY || rl->rlim_cur >= XB_SECMEM_BYTES + locked_now() ||
+        can_lock(XB_SECMEM_BYTES))
+        return XB_SECMEM_BYTES;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t pg = page > 0 ? (size_t)page : 4096;
+    size_t used = locked_now();
+    size_t left = (size_t)rl->rlim_cur > used ? (size_t)rl->rlim_cur - used : 0;
+    left -= left % pg;
+    return left >= XB_SECMEM_MIN ? left : 0;
+}
 
 static void init_gcrypt(void)
 {
@@ -43,15 +114,37 @@ static void init_gcrypt(void)
     /* Library code never prints: no "using insecure memory" warnings. */
     gcry_control(GCRYCTL_DISABLE_SECMEM_WARN);
     gcry_control(GCRYCTL_SUSPEND_SECMEM_WARN);
-    gpg_error_t err = gcry_control(GCRYCTL_INIT_SECMEM, XB_SECMEM_BYTES, 0);
-    if (err) {
-        snprintf(init_detail, sizeof init_detail, "libgcrypt secure memory: %s", gcry_strerror(err));
-        return;
+    struct rlimit rl;
+    size_t want = pool_size(&rl);
+    char limit[32];
+    say_limit(limit, sizeof limit, rl.rlim_cur);
+    /* GCRYCTL_INIT_SECMEM returns an error only when the pool could not be
+     * locked; the pool is made all the same, and works, unlocked. */
+    gpg_error_t err = gcry_control(GCRYCTL_INIT_SECMEM, want ? want : XB_SECMEM_BYTES, 0);
+    if (err || want == 0) {
+        snprintf(unlocked_reason, sizeof unlocked_reason,
+                 "keys are held in memory that may be swapped to disk: the locked-memory limit "
+                 "(RLIMIT_MEMLOCK, %s) is too small for libgcrypt's secure pool; raise it to at "
+                 "least 1 MiB (ulimit -l 1024, or LimitMEMLOCK=1M in a systemd unit)",
+                 limit);
+        gcry_control(GCRYCTL_AUTO_EXPAND_SECMEM, XB_SECMEM_BYTES);
+    } else {
+        secmem_size = want;
+        secmem_limited = want < XB_SECMEM_BYTES;
+        /* A pool cut to the limit does not grow into unlocked memory: a
+         * handle that does not fit fails with a message instead. */
+        if (!secmem_limited)
+            gcry_control(GCRYCTL_AUTO_EXPAND_SECMEM, XB_SECMEM_BYTES);
     }
-    gcry_control(GCRYCTL_AUTO_EXPAND_SECMEM, XB_SECMEM_BYTES);
+    snprintf(secmem_limit, sizeof secmem_limit, "%s", limit);
     gcry_control(GCRYCTL_RESUME_SECMEM_WARN);
     gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
     init_status = XBCRYPT_OK;
+}
+
+const char *xb_crypto_unlocked(void)
+{
+    return unlocked_reason[0] ? unlocked_reason : NULL;
 }
 
 xbcrypt_status xb_crypto_init(char *msg, size_t msg_size)
@@ -187,7 +280,14 @@ xbcrypt_status xb_cipher_open(xb_cipher **out, const uint8_t *key, size_t key_le
         burn_stack();
     }
     if (err) {
-        if (gpg_err_code(err) == GPG_ERR_ENOMEM)
+        if (gpg_err_code(err) == GPG_ERR_ENOMEM && secmem_limited)
+            xb_say(msg, msg_size,
+                   "out of locked memory for the AES key schedules: libgcrypt's secure pool is "
+                   "%zu KiB, all that the locked-memory limit (RLIMIT_MEMLOCK, %s) allows; use "
+                   "fewer threads, or raise the limit (ulimit -l 1024, or LimitMEMLOCK=1M in a "
+                   "systemd unit)",
+                   secmem_size / 1024, secmem_limit);
+        else if (gpg_err_code(err) == GPG_ERR_ENOMEM)
             xb_say(msg, msg_size,
                    "out of secure memory for the AES key schedule (libgcrypt's locked pool); "
                    "use fewer threads");

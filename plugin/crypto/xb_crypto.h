@@ -22,6 +22,17 @@
  * idempotent.
  */
 xbcrypt_status xb_crypto_init(char *msg, size_t msg_size);
+/*
+ * The secure pool is locked when the memlock limit allows 1 MiB; under a
+ * smaller RLIMIT_MEMLOCK (64 KiB before Linux 5.16) it is cut to what the
+ * limit leaves, and holds the key and the AES handles of fewer threads
+ * (a handle that does not fit fails with XBCRYPT_E_CRYPTO and says so).
+ * Under libgcrypt's 16 KiB minimum nothing can be locked: the engine still
+ * works, with the pool unlocked, and this returns a sentence saying so and
+ * how to raise the limit.  NULL while keys are locked (or libgcrypt was
+ * set up by the host), and before xb_crypto_init().
+ */
+const char *xb_crypto_unlocked(void);
 
 /* AES-CTR with a key of 16, 24 or 32 bytes (the length picks AES-128,
  * -192 or -256).  The handle lives in secure memory. */
