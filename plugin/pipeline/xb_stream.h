@@ -49,6 +49,7 @@ typedef struct xb_stream {
     char msg[XB_MSG_SIZE];
     int write_err;           /* what the write callback returned when it failed */
     bool finished;
+    bool busy;               /* a public call (feed/buffer/commit/finish) is running */
     xbcrypt_stats stats;
 } xb_stream;
 
@@ -87,6 +88,16 @@ xbcrypt_status xb_stream_fail(xb_stream *st, xbcrypt_status code, const char *fm
  * finish. */
 xbcrypt_status xb_stream_usable(xb_stream *st);
 
+/*
+ * Re-entrancy guard of the calls that run callbacks (feed, buffer, commit,
+ * finish): enter returns XBCRYPT_E_STATE when such a call is already
+ * running on this object, i.e. a write, chunk or IV callback called back
+ * in, else marks the object busy and returns OK; leave clears the mark.
+ * The object's own status is not changed by a refused call.
+ */
+xbcrypt_status xb_stream_enter(xb_stream *st);
+void xb_stream_leave(xb_stream *st);
+
 /* Hands `len` bytes to the write callback; E_WRITE on refusal, with a
  * message naming chunk `index` and stream `offset`. */
 xbcrypt_status xb_stream_emit(xb_stream *st, const void *buf, size_t len, uint64_t index,
@@ -102,7 +113,14 @@ xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_
 /* Fills the public info for a retired job. */
 void xb_stream_chunk_info(const xb_job *job, xbcrypt_chunk_info *info);
 
-/* Copies the totals out, honouring the caller's struct_size. */
+/*
+ * Copies min(out->struct_size, sizeof *out) bytes of the totals, then sets
+ * out->struct_size to what was written.  struct_size 0 (a host that left it
+ * unset) is taken as the first ABI-1 layout, which every host has; 1 to
+ * sizeof(size_t)-1 cannot hold even struct_size: nothing is written.
+ */
 void xb_stream_stats(const xb_stream *st, xbcrypt_stats *out);
+/* The same rule for a chunk info the host passes in (decoder_fault). */
+void xb_chunk_info_copy(xbcrypt_chunk_info *out, const xbcrypt_chunk_info *in);
 
 #endif /* XB_STREAM_H */
