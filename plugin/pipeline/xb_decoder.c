@@ -440,57 +440,35 @@ static xbcrypt_status commit_of(void *obj, size_t n)
 
 static xbcrypt_status decoder_finish(struct xbcrypt_decoder *dec);
 
+static xbcrypt_status finish_of(void *obj)
+{
+    return decoder_finish(obj);
+}
+
 /* The public calls run callbacks: each is refused with XBCRYPT_E_STATE
  * while another runs on the same decoder (a callback calling back in). */
 xbcrypt_status xb_decoder_buffer(xbcrypt_decoder *dec, void **buf, size_t *avail)
 {
     if (!dec || !buf || !avail)
         return XBCRYPT_E_ARG;
-    xbcrypt_status rc = xb_stream_enter(&dec->st);
-    if (rc != XBCRYPT_OK) {
-        *buf = NULL;
-        *avail = 0;
-        return rc;
-    }
-    rc = decoder_buffer(dec, buf, avail);
-    xb_stream_leave(&dec->st);
-    return rc;
+    return xb_stream_buffer(&dec->st, dec, buffer_of, buf, avail);
 }
 
 xbcrypt_status xb_decoder_commit(xbcrypt_decoder *dec, size_t n)
 {
-    if (!dec)
-        return XBCRYPT_E_ARG;
-    xbcrypt_status rc = xb_stream_enter(&dec->st);
-    if (rc != XBCRYPT_OK)
-        return rc;
-    rc = decoder_commit(dec, n);
-    xb_stream_leave(&dec->st);
-    return rc;
+    return dec ? xb_stream_commit(&dec->st, dec, commit_of, n) : XBCRYPT_E_ARG;
 }
 
 xbcrypt_status xb_decoder_feed(xbcrypt_decoder *dec, const void *buf, size_t len)
 {
     if (!dec || (!buf && len))
         return XBCRYPT_E_ARG;
-    xbcrypt_status rc = xb_stream_enter(&dec->st);
-    if (rc != XBCRYPT_OK)
-        return rc;
-    rc = xb_stream_feed(&dec->st, dec, buffer_of, commit_of, buf, len);
-    xb_stream_leave(&dec->st);
-    return rc;
+    return xb_stream_feed(&dec->st, dec, buffer_of, commit_of, buf, len);
 }
 
 xbcrypt_status xb_decoder_finish(xbcrypt_decoder *dec)
 {
-    if (!dec)
-        return XBCRYPT_E_ARG;
-    xbcrypt_status rc = xb_stream_enter(&dec->st);
-    if (rc != XBCRYPT_OK)
-        return rc;
-    rc = decoder_finish(dec);
-    xb_stream_leave(&dec->st);
-    return rc;
+    return dec ? xb_stream_finish(&dec->st, dec, finish_of) : XBCRYPT_E_ARG;
 }
 
 static xbcrypt_status decoder_finish(struct xbcrypt_decoder *dec)

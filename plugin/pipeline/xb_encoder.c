@@ -253,57 +253,35 @@ static xbcrypt_status encoder_finish(struct xbcrypt_encoder *enc)
     return st->status;
 }
 
+static xbcrypt_status finish_of(void *obj)
+{
+    return encoder_finish(obj);
+}
+
 /* The public calls run callbacks: each is refused with XBCRYPT_E_STATE
  * while another runs on the same encoder (a callback calling back in). */
 xbcrypt_status xb_encoder_buffer(xbcrypt_encoder *enc, void **buf, size_t *avail)
 {
     if (!enc || !buf || !avail)
         return XBCRYPT_E_ARG;
-    xbcrypt_status rc = xb_stream_enter(&enc->st);
-    if (rc != XBCRYPT_OK) {
-        *buf = NULL;
-        *avail = 0;
-        return rc;
-    }
-    rc = encoder_buffer(enc, buf, avail);
-    xb_stream_leave(&enc->st);
-    return rc;
+    return xb_stream_buffer(&enc->st, enc, buffer_of, buf, avail);
 }
 
 xbcrypt_status xb_encoder_commit(xbcrypt_encoder *enc, size_t n)
 {
-    if (!enc)
-        return XBCRYPT_E_ARG;
-    xbcrypt_status rc = xb_stream_enter(&enc->st);
-    if (rc != XBCRYPT_OK)
-        return rc;
-    rc = encoder_commit(enc, n);
-    xb_stream_leave(&enc->st);
-    return rc;
+    return enc ? xb_stream_commit(&enc->st, enc, commit_of, n) : XBCRYPT_E_ARG;
 }
 
 xbcrypt_status xb_encoder_feed(xbcrypt_encoder *enc, const void *buf, size_t len)
 {
     if (!enc || (!buf && len))
         return XBCRYPT_E_ARG;
-    xbcrypt_status rc = xb_stream_enter(&enc->st);
-    if (rc != XBCRYPT_OK)
-        return rc;
-    rc = xb_stream_feed(&enc->st, enc, buffer_of, commit_of, buf, len);
-    xb_stream_leave(&enc->st);
-    return rc;
+    return xb_stream_feed(&enc->st, enc, buffer_of, commit_of, buf, len);
 }
 
 xbcrypt_status xb_encoder_finish(xbcrypt_encoder *enc)
 {
-    if (!enc)
-        return XBCRYPT_E_ARG;
-    xbcrypt_status rc = xb_stream_enter(&enc->st);
-    if (rc != XBCRYPT_OK)
-        return rc;
-    rc = encoder_finish(enc);
-    xb_stream_leave(&enc->st);
-    return rc;
+    return enc ? xb_stream_finish(&enc->st, enc, finish_of) : XBCRYPT_E_ARG;
 }
 
 void xb_encoder_free(xbcrypt_encoder *enc)

@@ -163,7 +163,7 @@ xbcrypt_status xb_stream_usable(xb_stream *st)
     return XBCRYPT_OK;
 }
 
-xbcrypt_status xb_stream_enter(xb_stream *st)
+static xbcrypt_status xb_stream_enter(xb_stream *st)
 {
     if (st->busy)
         return XBCRYPT_E_STATE;
@@ -171,7 +171,7 @@ xbcrypt_status xb_stream_enter(xb_stream *st)
     return XBCRYPT_OK;
 }
 
-void xb_stream_leave(xb_stream *st)
+static void xb_stream_leave(xb_stream *st)
 {
     st->busy = false;
 }
@@ -191,8 +191,42 @@ xbcrypt_status xb_stream_emit(xb_stream *st, const void *buf, size_t len, uint64
                           (unsigned long long)index, (unsigned long long)offset, err);
 }
 
-xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_commit_fn commit,
-                              const void *buf, size_t len)
+xbcrypt_status xb_stream_buffer(xb_stream *st, void *obj, xb_buffer_fn fn, void **buf,
+                                size_t *avail)
+{
+    xbcrypt_status rc = xb_stream_enter(st);
+    if (rc != XBCRYPT_OK) {
+        *buf = NULL;
+        *avail = 0;
+        return rc;
+    }
+    rc = fn(obj, buf, avail);
+    xb_stream_leave(st);
+    return rc;
+}
+
+xbcrypt_status xb_stream_commit(xb_stream *st, void *obj, xb_commit_fn fn, size_t n)
+{
+    xbcrypt_status rc = xb_stream_enter(st);
+    if (rc != XBCRYPT_OK)
+        return rc;
+    rc = fn(obj, n);
+    xb_stream_leave(st);
+    return rc;
+}
+
+xbcrypt_status xb_stream_finish(xb_stream *st, void *obj, xb_finish_fn fn)
+{
+    xbcrypt_status rc = xb_stream_enter(st);
+    if (rc != XBCRYPT_OK)
+        return rc;
+    rc = fn(obj);
+    xb_stream_leave(st);
+    return rc;
+}
+
+static xbcrypt_status feed_all(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_commit_fn commit,
+                               const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     while (len) {
@@ -212,6 +246,17 @@ xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_
         len -= n;
     }
     return xb_stream_usable(st);
+}
+
+xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_commit_fn commit,
+                              const void *buf, size_t len)
+{
+    xbcrypt_status rc = xb_stream_enter(st);
+    if (rc != XBCRYPT_OK)
+        return rc;
+    rc = feed_all(st, obj, buffer, commit, buf, len);
+    xb_stream_leave(st);
+    return rc;
 }
 
 void xb_stream_chunk_info(const xb_job *job, xbcrypt_chunk_info *info)

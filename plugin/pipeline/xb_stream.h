@@ -88,27 +88,29 @@ xbcrypt_status xb_stream_fail(xb_stream *st, xbcrypt_status code, const char *fm
  * finish. */
 xbcrypt_status xb_stream_usable(xb_stream *st);
 
-/*
- * Re-entrancy guard of the calls that run callbacks (feed, buffer, commit,
- * finish): enter returns XBCRYPT_E_STATE when such a call is already
- * running on this object, i.e. a write, chunk or IV callback called back
- * in, else marks the object busy and returns OK; leave clears the mark.
- * The object's own status is not changed by a refused call.
- */
-xbcrypt_status xb_stream_enter(xb_stream *st);
-void xb_stream_leave(xb_stream *st);
-
 /* Hands `len` bytes to the write callback; E_WRITE on refusal, with a
  * message naming chunk `index` and stream `offset`. */
 xbcrypt_status xb_stream_emit(xb_stream *st, const void *buf, size_t len, uint64_t index,
                               uint64_t offset);
 
-/* feed() of an encoder or decoder `obj` whose stream is `st`: its
- * buffer(), a copy, its commit(), until `len` bytes are in. */
+/*
+ * The public feed(), buffer(), commit() and finish() of an encoder or
+ * decoder `obj` whose stream is `st`, under a re-entrancy guard: each runs
+ * callbacks, and returns XBCRYPT_E_STATE without doing anything (the
+ * object's status unchanged; buffer's *buf and *avail NULL and 0) while
+ * another of them runs on the same object, i.e. when a write, chunk or IV
+ * callback calls back in.  feed() is buffer(), a copy, commit(), until
+ * `len` bytes are in.
+ */
 typedef xbcrypt_status (*xb_buffer_fn)(void *obj, void **buf, size_t *avail);
 typedef xbcrypt_status (*xb_commit_fn)(void *obj, size_t n);
+typedef xbcrypt_status (*xb_finish_fn)(void *obj);
 xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_commit_fn commit,
                               const void *buf, size_t len);
+xbcrypt_status xb_stream_buffer(xb_stream *st, void *obj, xb_buffer_fn fn, void **buf,
+                                size_t *avail);
+xbcrypt_status xb_stream_commit(xb_stream *st, void *obj, xb_commit_fn fn, size_t n);
+xbcrypt_status xb_stream_finish(xb_stream *st, void *obj, xb_finish_fn fn);
 
 /* Fills the public info for a retired job. */
 void xb_stream_chunk_info(const xb_job *job, xbcrypt_chunk_info *info);

@@ -202,18 +202,25 @@ static void assert_no_residue(const masked_key *keys, unsigned nkeys, const char
 
 /* ---- the work ---- */
 
-static uint8_t *encrypt(const masked_key *k, unsigned threads, const uint8_t *plain, size_t len,
-                        size_t *out_len)
+/* Encrypts (or decrypts) `in` under k with `threads` into *out. */
+static void run(bool decrypt, const masked_key *k, unsigned threads, const uint8_t *in, size_t len,
+                sink *out)
 {
     xbcrypt_settings s;
     xb_settings_default(&s);
     s.key = k->key;
     s.threads = threads;
     s.chunk_size = 4096;
-    sink out = {0};
     run_result r;
-    run_encoder(&s, plain, len, FEED_SPLIT, 10000, 0, &out, &r);
-    ck_assert_msg(r.status == XBCRYPT_OK, "encrypt: %s", r.msg);
+    (decrypt ? run_decoder : run_encoder)(&s, in, len, FEED_SPLIT, 7777, 0, out, &r);
+    ck_assert_msg(r.status == XBCRYPT_OK, "%s: %s", decrypt ? "decrypt" : "encrypt", r.msg);
+}
+
+static uint8_t *encrypt(const masked_key *k, unsigned threads, const uint8_t *plain, size_t len,
+                        size_t *out_len)
+{
+    sink out = {0};
+    run(false, k, threads, plain, len, &out);
     *out_len = out.len;
     return out.data;
 }
@@ -221,21 +228,15 @@ static uint8_t *encrypt(const masked_key *k, unsigned threads, const uint8_t *pl
 static void decrypt(const masked_key *k, unsigned threads, const uint8_t *enc, size_t len,
                     const uint8_t *plain, size_t plain_len)
 {
-    xbcrypt_settings s;
-    xb_settings_default(&s);
-    s.key = k->key;
-    s.threads = threads;
     sink out = {0};
-    run_result r;
-    run_decoder(&s, enc, len, FEED_SPLIT, 7777, 0, &out, &r);
-    ck_assert_msg(r.status == XBCRYPT_OK, "decrypt: %s", r.msg);
+    run(true, k, threads, enc, len, &out);
     assert_bytes_eq(out.data, out.len, plain, plain_len, "round trip");
     sink_free(&out);
 }
 
 #define PLAIN_LEN (256u * 1024u)
 
-START_TEST(test_encrypt_one_thread)
+START_TEST(test_encrypt_and_decrypt)
 {
     masked_key k;
     masked_key_make(&k);
@@ -243,22 +244,9 @@ START_TEST(test_encrypt_one_thread)
     size_t len;
     uint8_t *enc = encrypt(&k, 1, plain, PLAIN_LEN, &len);
     assert_no_residue(&k, 1, "encrypting with 1 thread");
-    free(enc);
-    free(plain);
-    xb_key_free(k.key);
-}
-END_TEST
-
-START_TEST(test_decrypt)
-{
-    masked_key k;
-    masked_key_make(&k);
-    uint8_t *plain = gen_plain(PLAIN_LEN);
-    size_t len;
-    uint8_t *enc = encrypt(&k, 0, plain, PLAIN_LEN, &len);
     decrypt(&k, 1, enc, len, plain, PLAIN_LEN);
     decrypt(&k, 0, enc, len, plain, PLAIN_LEN);
-    assert_no_residue(&k, 1, "encrypting in the caller's thread and decrypting");
+    assert_no_residue(&k, 1, "decrypting with 1 thread and in the caller's thread");
     free(enc);
     free(plain);
     xb_key_free(k.key);
@@ -445,8 +433,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_scan_finds_a_copy);
-    tcase_add_test(tc, test_encrypt_one_thread);
-    tcase_add_test(tc, test_decrypt);
+    tcase_add_test(tc, test_encrypt_and_decrypt);
     tcase_add_test(tc, test_rekey_threads);
     tcase_add_test(tc, test_host_threads);
     tcase_add_test(tc, test_signal_after_key);
