@@ -404,6 +404,7 @@ void xb_nonce(void *buf, size_t len)
 void xb_random_key(void *buf, size_t len)
 {
     gcry_randomize(buf, len, GCRY_VERY_STRONG_RANDOM);
+    xb_scrub_after_key(); /* the new key passed through registers and stack */
 }
 
 void *xb_secure_alloc(size_t len)
