@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define KEY_LEN 32u
@@ -337,6 +338,22 @@ static void on_usr1(int sig)
     (void)sig;
 }
 
+/* A signal to this thread, taken `levels` x 8 KiB deeper than the caller's
+ * frame, so that neither the calls that follow (the scan among them) nor
+ * another such signal at another depth overwrite its signal frame; tgkill
+ * directly, as raise()'s signal-set handling would overwrite the vector
+ * registers first. */
+static __attribute__((noinline)) void signal_deep(unsigned levels)
+{
+    volatile char pad[8192];
+    pad[0] = 0;
+    if (levels > 1)
+        signal_deep(levels - 1);
+    else
+        syscall(SYS_tgkill, (pid_t)getpid(), (pid_t)syscall(SYS_gettid), SIGUSR1);
+    pad[sizeof pad - 1] = 0;
+}
+
 static void catch_usr1(void)
 {
     struct sigaction sa;
@@ -350,20 +367,20 @@ START_TEST(test_signal_after_key)
     catch_usr1();
     masked_key k;
     masked_key_make(&k);
-    raise(SIGUSR1);
+    signal_deep(4);
     xb_cipher *c = NULL;
     char msg[256] = "";
     /* No check between a call and its signal: the assertions' own code
      * would overwrite the registers. */
     xbcrypt_status opened = xb_cipher_open(&c, k.key->bytes, k.key->len, msg, sizeof msg);
-    raise(SIGUSR1);
+    signal_deep(6);
     ck_assert_msg(opened == XBCRYPT_OK, "%s", msg);
     static uint8_t buf[65536];
     const uint8_t ctr[16] = {0};
     xbcrypt_status reset = xb_cipher_reset(c, ctr);
-    raise(SIGUSR1);
+    signal_deep(8);
     xbcrypt_status applied = xb_cipher_apply(c, buf, sizeof buf);
-    raise(SIGUSR1);
+    signal_deep(10);
     ck_assert_int_eq(reset, XBCRYPT_OK);
     ck_assert_int_eq(applied, XBCRYPT_OK);
     xb_cipher_close(c);
@@ -378,7 +395,7 @@ END_TEST
 static void *take_signal(void *arg)
 {
     (void)arg;
-    raise(SIGUSR1);
+    signal_deep(4);
     return NULL;
 }
 
