@@ -31,11 +31,9 @@ xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_
         xb_say(msg, msg_size, "%s", "settings were not filled by settings_default()");
         return XBCRYPT_E_ARG;
     }
-    xbcrypt_status rc = xb_init();
-    if (rc != XBCRYPT_OK) {
-        xb_say(msg, msg_size, "%s", "cannot initialise libgcrypt");
+    xbcrypt_status rc = xb_init_msg(msg, msg_size); /* says why on failure */
+    if (rc != XBCRYPT_OK)
         return rc;
-    }
     /* Every size before any arithmetic on it: the ring's budget is
      * (2N+3) slots of job_bytes + XB_JOB_OVERHEAD each. */
     if (s->threads > XB_THREADS_MAX) {
