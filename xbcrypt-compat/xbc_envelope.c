@@ -221,10 +221,8 @@ xbcrypt_key *xbc_envelope_or_key_file(const struct xbc_options *o)
 
 int xbc_run_rewrap(const struct xbc_options *o)
 {
-    if (xb_init() != XBCRYPT_OK) {
-        error("cannot start the engine");
+    if (xbc_engine_start(true) != 0)
         return 1;
-    }
     const char *old_path = o->wrapped_key_file, *new_path = o->new_wrapped_key_file;
     if (check_absent(new_path) != 0)
         return 1;
