@@ -256,6 +256,7 @@ class _Stream:
         self._eng = _abi.engine()
         self._api = self._eng.api
         self._obj: Optional[int] = None
+        self._last: Optional[Stats] = None
         self._finished = False
         self._own_key = None
         if key is not None and not isinstance(key, Key):
@@ -330,7 +331,9 @@ class _Stream:
         return self.stats()
 
     def stats(self) -> "Stats":
-        """Totals so far."""
+        """Totals so far (after close(), the totals the object had then)."""
+        if not self._obj and self._last is not None:
+            return self._last
         c = _abi.Stats()
         c.struct_size = ctypes.sizeof(c)
         self._call("stats", ctypes.byref(c))
@@ -347,6 +350,8 @@ class _Stream:
 
     def close(self) -> None:
         """Free the engine object (without finishing); idempotent."""
+        if self._obj:
+            self._last = self.stats()
         obj, self._obj = self._obj, None
         if obj:
             getattr(self._api, self._kind + "_free")(obj)
