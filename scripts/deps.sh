@@ -7,6 +7,12 @@ packages="gcc libc6-dev pkg-config meson ninja-build python3
 libgcrypt20-dev libgpg-error-dev libgpgme-dev gnupg check
 valgrind openssl"
 
+# Debian packaging and the Python binding (issue 13): dpkg-buildpackage and
+# debhelper with pybuild for debian/, lintian, pytest for the `python`
+# suite, and bash-completion's pkg-config file (where the completion goes).
+packages="$packages debhelper dh-python pybuild-plugin-pyproject python3-setuptools
+python3-all python3-pytest lintian fakeroot dpkg-dev bash-completion"
+
 # Extra packages a caller may ask for (CI adds clang for the fuzzers).
 packages="$packages ${XBCRYPT_EXTRA_PACKAGES:-}"
 
