@@ -15,6 +15,11 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Sanitizer builds start this interpreter with the ASan runtime preloaded
+# (python/meson.build): only Python children that load the plugin need it
+# again (python_env); gpg, cc and the rest must run without it.
+SANITIZER_PRELOAD = os.environ.pop("LD_PRELOAD", None)
 if "xbcrypt" not in sys.modules and os.environ.get("XBCRYPT_PYTHONPATH_SELF", "1") == "1":
     sys.path.insert(0, os.path.dirname(HERE))  # python/, unless testing an installed copy
 
@@ -51,6 +56,16 @@ def run_cli(cli):
                                  f"{p.stderr.decode(errors='replace')}")
         return p
     return run
+
+
+@pytest.fixture(scope="session")
+def python_env():
+    """The environment for a Python child that imports this binding."""
+    import xbcrypt
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(xbcrypt.__file__)))
+    if SANITIZER_PRELOAD:
+        env["LD_PRELOAD"] = SANITIZER_PRELOAD
+    return env
 
 
 @pytest.fixture(scope="session")

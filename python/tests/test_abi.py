@@ -72,11 +72,10 @@ def test_search_order(monkeypatch):
         assert f"/usr/lib/{triplet}/xbcrypt/xbcrypt-plugin.so" in paths
 
 
-def test_missing_plugin_message():
+def test_missing_plugin_message(python_env):
     code = ("import xbcrypt\ntry:\n    xbcrypt.engine_version()\nexcept OSError as e:\n"
             "    print(e)\nelse:\n    print('loaded')\n")
-    env = dict(os.environ, XBCRYPT_PLUGIN="/nonexistent/xbcrypt-plugin.so",
-               PYTHONPATH=os.path.dirname(os.path.dirname(xbcrypt.__file__)))
+    env = dict(python_env, XBCRYPT_PLUGIN="/nonexistent/xbcrypt-plugin.so")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout
     assert "cannot find xbcrypt-plugin.so" in out and "XBCRYPT_PLUGIN" in out

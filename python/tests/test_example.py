@@ -3,15 +3,13 @@ import os
 import subprocess
 import sys
 
-import xbcrypt
-
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "backup_upload.py")
 
 
-def test_backup_upload_example(tmp_path, key32, run_cli):
+def test_backup_upload_example(tmp_path, key32, run_cli, python_env):
     src = tmp_path / "fake-backup.xbstream"
     src.write_bytes(os.urandom(1_000_000))
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(xbcrypt.__file__)))
+    env = python_env
     p = subprocess.run([sys.executable, EXAMPLE, "--key-file", key32, "--parts-dir",
                         str(tmp_path / "parts"), "--part-size", "256K", "--",
                         "cat", str(src)], env=env, capture_output=True, text=True, timeout=120)
@@ -24,8 +22,8 @@ def test_backup_upload_example(tmp_path, key32, run_cli):
     assert run_cli(["-d", "-a", "AES256", "-f", key32], stream).stdout == src.read_bytes()
 
 
-def test_backup_upload_example_reports_a_failing_backup(tmp_path, key32):
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(xbcrypt.__file__)))
+def test_backup_upload_example_reports_a_failing_backup(tmp_path, key32, python_env):
+    env = python_env
     p = subprocess.run([sys.executable, EXAMPLE, "--key-file", key32, "--parts-dir",
                         str(tmp_path / "parts"), "--", "sh", "-c", "echo partial; exit 3"],
                        env=env, capture_output=True, text=True, timeout=120)

@@ -103,7 +103,7 @@ def test_with_file_objects_and_key_object(tmp_path, key32, plain, run_cli):
     src.write_bytes(plain("p65537.bin"))
     with xbcrypt.Key.from_file(key32) as key:
         assert key.size == 32
-        with open(src, "rb") as f, open(tmp_path / "p.xbcrypt", "wb") as g:
+        with open(tmp_path / "p.xbcrypt", "wb") as g:
             xbcrypt.Encoder(key, g).close()  # freed unfinished: writes nothing
         assert (tmp_path / "p.xbcrypt").stat().st_size == 0
         with open(tmp_path / "p.xbcrypt", "wb") as g, xbcrypt.Encoder(key, g) as enc:

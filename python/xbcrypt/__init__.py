@@ -23,7 +23,6 @@ from __future__ import annotations
 import ctypes
 import enum
 import os
-import threading
 from typing import (BinaryIO, Callable, Iterable, Optional, Sequence, Tuple, Union)
 
 from . import _abi
