@@ -122,7 +122,22 @@ def plugin_path() -> str:
     return _abi.engine().path
 
 
-class Key:
+class _Owned:
+    """An engine object this Python object owns: freed by close(), or when collected."""
+
+    __slots__ = ()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Key(_Owned):
     """A key held by the engine in secure memory; wiped by :meth:`close`.
 
     Make one with :meth:`from_file`, :meth:`from_fd` or :func:`unwrap`.  A
@@ -172,12 +187,6 @@ class Key:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         return "<xbcrypt.Key closed>" if not self._ptr else f"<xbcrypt.Key {self.size} bytes>"
@@ -245,7 +254,7 @@ class Stats:
         return "Stats(" + ", ".join(f"{n}={getattr(self, n)}" for n in self.__slots__) + ")"
 
 
-class _Stream:
+class _Stream(_Owned):
     """What Encoder and Decoder share: settings, key, lifecycle, errors."""
 
     _kind = ""
@@ -372,12 +381,6 @@ class _Stream:
                 self.finish()
         finally:
             self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 class Encoder(_Stream):
