@@ -10,31 +10,42 @@ import xbcrypt
 from xbcrypt import _abi
 
 
-def test_struct_sizes_match_the_header(tmp_path):
-    """Compile a probe against the header: every offset and size equals ctypes'."""
-    cc = os.environ.get("CC", "cc")
+STRUCTS = [("xbcrypt_api", _abi.Api), ("xbcrypt_settings", _abi.Settings),
+           ("xbcrypt_stats", _abi.Stats), ("xbcrypt_chunk_info", _abi.ChunkInfo),
+           ("xbcrypt_envelope_v1", _abi.EnvelopeV1)]
+
+
+def test_struct_layouts_match_the_header(tmp_path):
+    """Compile a probe against the header: every field the binding declares
+    sits at the header's offset, and each binding struct is a prefix of the
+    header's (the ABI only ever appends, so a binding that knows fewer
+    fields stays valid; one that disagrees on any offset is broken)."""
+    cc = os.environ.get("CC", "cc").split()
     inc = os.environ.get("XBCRYPT_INCLUDE") or os.path.join(
         os.path.dirname(__file__), "..", "..", "include")
     checks = []
-    for ctype, pytype in [("xbcrypt_api", _abi.Api), ("xbcrypt_settings", _abi.Settings),
-                          ("xbcrypt_stats", _abi.Stats), ("xbcrypt_chunk_info", _abi.ChunkInfo),
-                          ("xbcrypt_envelope_v1", _abi.EnvelopeV1)]:
+    for ctype, pytype in STRUCTS:
         checks.append(f'printf("{ctype} %zu\\n", sizeof({ctype}));')
         for name, *_ in pytype._fields_:
-            checks.append(f'printf("{ctype}.{name} %zu\\n", offsetof({ctype}, {name}));')
+            checks.append(f'printf("{ctype}.{name} %zu %zu\\n", offsetof({ctype}, {name}), '
+                          f'sizeof((({ctype} *)0)->{name}));')
     src = tmp_path / "probe.c"
     src.write_text("#include <stdio.h>\n#include <stddef.h>\n#include <xbcrypt/xbcrypt.h>\n"
                    "int main(void) {\n" + "\n".join(checks) + "\nreturn 0; }\n")
     exe = tmp_path / "probe"
-    subprocess.run([cc, "-std=c11", "-I", inc, str(src), "-o", str(exe)], check=True)
-    got = dict(line.split() for line in subprocess.run(
-        [str(exe)], check=True, capture_output=True, text=True).stdout.splitlines())
-    for ctype, pytype in [("xbcrypt_api", _abi.Api), ("xbcrypt_settings", _abi.Settings),
-                          ("xbcrypt_stats", _abi.Stats), ("xbcrypt_chunk_info", _abi.ChunkInfo),
-                          ("xbcrypt_envelope_v1", _abi.EnvelopeV1)]:
-        assert int(got[ctype]) == ctypes.sizeof(pytype), ctype
+    subprocess.run(cc + ["-std=c11", "-I", inc, str(src), "-o", str(exe)], check=True)
+    got = {}
+    for line in subprocess.run([str(exe)], check=True, capture_output=True,
+                               text=True).stdout.splitlines():
+        key, *values = line.split()
+        got[key] = [int(v) for v in values]
+    for ctype, pytype in STRUCTS:
+        end = 0
         for name, *_ in pytype._fields_:
-            assert int(got[f"{ctype}.{name}"]) == getattr(pytype, name).offset, (ctype, name)
+            field = getattr(pytype, name)
+            assert got[f"{ctype}.{name}"] == [field.offset, field.size], (ctype, name)
+            end = field.offset + field.size
+        assert end <= got[ctype][0], f"{ctype}: the binding declares fields the header lacks"
 
 
 def test_has_reads_only_what_struct_size_covers():

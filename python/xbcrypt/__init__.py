@@ -271,8 +271,7 @@ class _Stream(_Owned):
             key = self._own_key = Key.from_file(key)
         self._key = key
         self._sink = _Sink(write)
-        s = _abi.Settings()
-        self._api.settings_default(ctypes.byref(s))
+        s = _abi.settings_default(self._api)
         s.algo = _algo(algo)
         s.key = key._handle() if key is not None else None
         s.threads = threads

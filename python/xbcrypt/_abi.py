@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sysconfig
 import threading
-from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_int, c_size_t,
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_int, c_size_t,
                     c_uint, c_uint8, c_uint32, c_uint64, c_void_p)
 from typing import List, Optional
 
@@ -154,6 +154,22 @@ def has(table: Structure, field: str) -> bool:
     """XBCRYPT_API_HAS / XBCRYPT_ENVELOPE_HAS: is `field` inside the engine's table?"""
     desc = getattr(type(table), field)
     return table.struct_size >= desc.offset + desc.size
+
+
+# settings_default() writes the engine's whole xbcrypt_settings, which a
+# newer engine may have made longer than ours: give it room.
+_SETTINGS_ROOM = 4096
+
+
+def settings_default(api: "Api") -> Settings:
+    """An xbcrypt_settings filled by the engine's settings_default()."""
+    room = (ctypes.c_char * _SETTINGS_ROOM)()
+    s = Settings.from_buffer(room)  # keeps `room` alive
+    api.settings_default(ctypes.byref(s))
+    if s.struct_size > _SETTINGS_ROOM or s.struct_size < ctypes.sizeof(Settings):
+        raise OSError(f"the engine's settings are {s.struct_size} bytes; this binding "
+                      f"expects {ctypes.sizeof(Settings)} to {_SETTINGS_ROOM}")
+    return s
 
 
 def message_buffer() -> ctypes.Array:
@@ -303,4 +319,4 @@ def string_at(address: int, size: int) -> bytes:
 
 
 __all__ = ["Api", "ChunkInfo", "Engine", "EnvelopeV1", "Settings", "Stats", "engine",
-           "has", "candidate_paths", "message_buffer", "pinned", "WRITE_FN", "c_char"]
+           "has", "candidate_paths", "message_buffer", "pinned", "settings_default", "WRITE_FN"]
