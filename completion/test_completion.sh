@@ -12,6 +12,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/xbcomp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/dir"
 touch "$tmp/dir/backup.key" "$tmp/dir/backup.xbcrypt" "$tmp/dir/other"
+mkdir "$tmp/dir/sp"
+touch "$tmp/dir/sp/my backup.key"
 cd "$tmp/dir" || exit 1
 
 failures=0 checks=0
@@ -56,7 +58,8 @@ comp "backup.key" --encrypt-key-file = backup.k
 comp "backup.key" --encrypt_key_file backup.k
 comp "backup.key backup.xbcrypt" --new-encrypt-key-file back
 comp "backup.key backup.xbcrypt" --wrapped-key-file back
-comp "backup.key backup.xbcrypt other" -i ""
+comp "backup.key backup.xbcrypt other sp" -i ""
+comp "sp/my backup.key" -f sp/my   # one candidate, space and all (split: "backup.key sp/my")
 comp "backup.xbcrypt" -o backup.x
 comp "backup.xbcrypt" --input = backup.x
 comp "--output=backup.xbcrypt" --output=backup.x
