@@ -14,6 +14,11 @@ valgrind openssl"
 # postinst started the system service or not does not matter; it never
 # touches that service.
 packages="$packages mariadb-server mariadb-backup"
+# Debian packaging and the Python binding (issue 13): dpkg-buildpackage and
+# debhelper with pybuild for debian/, lintian, pytest for the `python`
+# suite, and bash-completion's pkg-config file (where the completion goes).
+packages="$packages debhelper dh-python pybuild-plugin-pyproject python3-setuptools
+python3-all python3-pytest lintian fakeroot dpkg-dev bash-completion"
 
 # Extra packages a caller may ask for (CI adds clang for the fuzzers).
 packages="$packages ${XBCRYPT_EXTRA_PACKAGES:-}"
