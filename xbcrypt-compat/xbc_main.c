@@ -37,6 +37,7 @@ static int usage(void)
     printf(
         "Usage: xbcrypt --encrypt-algo=ALGO [--decrypt] [OPTION]...\n"
         "       xbcrypt --verify | --rekey | --info [OPTION]...\n"
+        "       xbcrypt --xbstream [-d | --verify | --rekey | --info] [OPTION]...\n"
         "Encrypt standard input (or --input) to standard output (or --output) in Percona\n"
         "XtraBackup's XBCRYPT format, or decrypt it with --decrypt.\n"
         "\n"
@@ -77,6 +78,18 @@ static int usage(void)
         "\n",
         XBC_THREADS_MAX);
     /* ISO C caps one string literal at 4095 bytes: the rest in parts. */
+    fputs("Archives (a streamed backup is an XBSTREAM archive of files):\n"
+          "      --xbstream               work member by member: encrypting makes every NAME\n"
+          "                               a NAME.xbcrypt member (what xtrabackup --encrypt\n"
+          "                               --stream=xbstream writes), -d turns NAME.xbcrypt\n"
+          "                               back into NAME, --rekey re-encrypts every\n"
+          "                               NAME.xbcrypt, --verify checks every member, --info\n"
+          "                               lists them; -s and -t apply inside members; a\n"
+          "                               damaged, unsafe or unclosed member is an error\n"
+          "  Without --xbstream, -d and --verify also follow the archive inside a whole\n"
+          "  stream (when it starts with XBSTCK01) and fail, exit 1, when it is cut short.\n"
+          "\n",
+          stdout);
     fputs("Public-key envelope (the backup host holds no key that can decrypt):\n"
           "      --recipient=FINGERPRINT  encrypt under a fresh random data key, wrapped to\n"
           "                               this OpenPGP key (full fingerprint; repeat for more)\n"
@@ -100,6 +113,10 @@ static int usage(void)
           "  xbcrypt --rekey -a AES256 -f old.key --new-encrypt-key-file=new.key \\\n"
           "          -i backup.xbstream.xbcrypt -o backup.rekeyed.xbcrypt\n"
           "  xbcrypt --info -i backup.xbstream.xbcrypt\n"
+          "  xbcrypt --xbstream -a AES256 -f backup.key < backup.xbstream > backup.enc.xbstream\n"
+          "  xbcrypt --xbstream -d -a AES256 -f backup.key < backup.enc.xbstream | mbstream -x\n"
+          "  xbcrypt --xbstream --rekey -a AES256 -f old.key --new-encrypt-key-file=new.key \\\n"
+          "          -i backup.enc.xbstream -o backup.rekeyed.xbstream\n"
           "  xbcrypt -a AES256 --recipient=FPR --wrapped-key-file=backup.key.asc \\\n"
           "          < backup.xbstream > backup.xbstream.xbcrypt\n"
           "  xbcrypt -d -a AES256 --wrapped-key-file=backup.key.asc < backup.xbstream.xbcrypt\n",
