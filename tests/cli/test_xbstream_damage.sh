@@ -1,9 +1,7 @@
 #!/bin/bash
 # --xbstream on damaged, cut, unsafe and odd archives: each fails as
 # xbstream-format.md and xbcrypt-cli.md ("Member by member") state, naming the
-# member; and the inner check of -d / --verify without --xbstream: a whole
-# stream whose archive is cut short fails (exit 1, after writing what
-# verified), and files that are not archives are unaffected.
+# member.  The inner check of whole-stream decryption: test_xbstream_inner.sh.
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh" "$@"
 
 command -v mbstream >/dev/null || {
@@ -14,7 +12,6 @@ X=$FIX/xbstream
 TOOL="python3 $HERE/xbstream_tool.py"
 MEMBERS=$X/percona_members_aes256.xbstream
 PLAIN=$X/percona_plain.xbstream
-WHOLE=$X/whole_aes256.xbstream.xbcrypt
 
 # every_mode WHAT REGEX ARCHIVE: --verify, --info, -d and encrypt of ARCHIVE
 # all fail with exit 1 and an error matching REGEX.
@@ -56,7 +53,7 @@ every_mode "cut inside an archive chunk" "ibdata1" "$A/cut_in_chunk.xbs"
 # closed.
 eof=$($TOOL list "$PLAIN" | awk '$2 == "E" && $4 == "ibdata1" { print $1 }')
 head -c "$eof" "$PLAIN" >"$A/cut_at_chunk.xbs"
-every_mode "cut at an archive chunk boundary" "ibdata1.*(closed|end)" "$A/cut_at_chunk.xbs"
+every_mode "cut at an archive chunk boundary" "((closed|end).*ibdata1|ibdata1.*(closed|end))" "$A/cut_at_chunk.xbs"
 
 case_ "an empty archive fails --xbstream --verify"
 xb --xbstream --verify </dev/null
@@ -122,73 +119,5 @@ case_ "an unknown but ignorable chunk is skipped"
 xb --xbstream --verify -i "$A/ignorable.xbs"
 expect_rc 0
 expect_err 'verify passed: 1 member'
-
-# --- the inner check: whole-stream encryption cut short --------------------------------
-# Percona's whole-stream file cut at the end of its last-but-one XBCRYPT chunk:
-# a valid XBCRYPT stream, an archive that stops inside db1/t2.ibd's payload.
-ends=$($TOOL xbcrypt-ends "$WHOLE")
-read -r cut plain_len < <(echo "$ends" | tail -2 | head -1)
-head -c "$cut" "$WHOLE" >"$A/whole_cut.xbcrypt"
-head -c "$plain_len" "$PLAIN" >"$A/whole_cut.plain"
-
-case_ "inner check: -d of a whole stream cut at an XBCRYPT chunk boundary fails"
-xb -d -a AES256 -f "$K32" -i "$A/whole_cut.xbcrypt"
-expect_rc 1
-expect_err '^xbcrypt: error: .*(cut|ends inside).*db1/t2\.ibd'
-expect_out_same "$A/whole_cut.plain" # everything that verified was written
-case_ "inner check: --verify of the same fails"
-xb --verify -f "$K32" -i "$A/whole_cut.xbcrypt"
-expect_rc 1
-expect_err '^xbcrypt: error: .*(cut|ends inside).*db1/t2\.ibd'
-expect_out_empty
-case_ "inner check: -d -o of the same leaves no file"
-xb -d -a AES256 -f "$K32" -i "$A/whole_cut.xbcrypt" -o "$W/o"
-expect_rc 1
-expect_absent "$W/o"
-
-# An archive cut at a chunk boundary (ibdata1 never closed), encrypted whole:
-# every byte is there, the archive says it is not complete.
-"$XBCRYPT" -a AES256 -f "$K32" -i "$A/cut_at_chunk.xbs" -o "$A/unclosed.xbcrypt" 2>/dev/null ||
-    fail "cannot encrypt the cut archive"
-case_ "inner check: -d of a whole stream whose archive leaves a member unclosed"
-xb -d -a AES256 -f "$K32" -i "$A/unclosed.xbcrypt"
-expect_rc 1
-expect_err '^xbcrypt: error: .*ibdata1.*(closed|end)'
-expect_out_same "$A/cut_at_chunk.xbs"
-case_ "inner check: --verify of the same"
-xb --verify -f "$K32" -i "$A/unclosed.xbcrypt"
-expect_rc 1
-expect_err '^xbcrypt: error: .*ibdata1'
-
-case_ "inner check: a whole stream cut inside an XBCRYPT chunk still fails as before"
-head -c $((cut + 1000)) "$WHOLE" >"$W/c.xbcrypt"
-xb -d -a AES256 -f "$K32" -i "$W/c.xbcrypt"
-expect_rc 1
-expect_err 'truncated|incomplete|cut'
-
-# Files that are not archives: unaffected.
-for f in p0.bin p1023.bin p200000.bin; do
-    case_ "inner check: $f (not an archive) decrypts and verifies as before"
-    "$XBCRYPT" -a AES256 -f "$K32" -i "$P/$f" -o "$W/e" 2>/dev/null || fail "encrypt $f"
-    xb -d -a AES256 -f "$K32" -i "$W/e"
-    expect_rc 0
-    expect_err_empty
-    expect_out_same "$P/$f"
-    xb --verify -f "$K32" -i "$W/e"
-    expect_rc 0
-    expect_no_err 'archive'
-done
-case_ "inner check: a file that starts like an archive but is not one (XBSTCK02)"
-printf 'XBSTCK02 and then anything' >"$W/p"
-"$XBCRYPT" -a AES256 -f "$K32" -i "$W/p" -o "$W/e" 2>/dev/null || fail "encrypt"
-xb -d -a AES256 -f "$K32" -i "$W/e"
-expect_rc 0
-expect_out_same "$W/p"
-case_ "inner check: a stream shorter than the magic is not an archive"
-printf 'XBSTCK0' >"$W/p"
-"$XBCRYPT" -a AES256 -f "$K32" -i "$W/p" -o "$W/e" 2>/dev/null || fail "encrypt"
-xb -d -a AES256 -f "$K32" -i "$W/e"
-expect_rc 0
-expect_out_same "$W/p"
 
 finish
