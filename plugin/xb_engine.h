@@ -96,4 +96,34 @@ xbcrypt_status xb_envelope_rewrap(const void *wrapped, size_t wrapped_len,
                                   size_t *out_len, char *msg, size_t msg_size);
 void xb_envelope_free(void *wrapped);
 
+/*
+ * XBSTREAM archive check: an archive fed in any split, followed chunk by
+ * chunk without keeping payload bytes (plugin/xbstream walks it, CRC-32
+ * through plugin/crypto).  It checks every chunk's CRC (unless
+ * XB_ARCHIVE_CHECK_NO_CRC), the path rules, sparse maps, offsets contiguous
+ * per member, no chunk after a member's EOF chunk; finish() then says
+ * whether the archive ended inside a chunk (XBCRYPT_E_TRUNCATED), held no
+ * chunk (XBCRYPT_E_EMPTY) or left members unclosed (XBCRYPT_E_UNCLOSED).
+ * Other failures: XBCRYPT_E_MAGIC, E_UNSAFE_PATH, E_ARCHIVE, E_CRC,
+ * E_LIMIT (sparse map too long), E_NOMEM.  The first error sticks; the
+ * message names the archive chunk, its offset and the member.  Memory: a
+ * header (< 600 bytes), one record per member path (its path + ~100 bytes),
+ * a sparse map while one is read (8 bytes per entry as they arrive, at most
+ * 2^20 entries).  One object per thread; no thread is started.
+ */
+#define XB_ARCHIVE_CHECK_NO_CRC 1u
+typedef struct xb_archive_check xb_archive_check;
+/* 1 when buf starts with the archive magic XBSTCK01 (len >= 8). */
+int xb_archive_is_archive(const void *buf, size_t len);
+xbcrypt_status xb_archive_check_new(unsigned flags, xb_archive_check **out, char *msg,
+                                    size_t msg_size);
+xbcrypt_status xb_archive_check_feed(xb_archive_check *c, const void *buf, size_t len);
+xbcrypt_status xb_archive_check_finish(xb_archive_check *c);
+xbcrypt_status xb_archive_check_status(const xb_archive_check *c);
+/* "" while OK. */
+const char *xb_archive_check_message(const xb_archive_check *c);
+/* Valid at any time (so far); set out->struct_size first. */
+void xb_archive_check_summary(const xb_archive_check *c, xbcrypt_archive_summary *out);
+void xb_archive_check_free(xb_archive_check *c);
+
 #endif /* XB_ENGINE_H */

@@ -151,7 +151,17 @@ typedef enum xbcrypt_status {
     XBCRYPT_E_STATE = 12,      /* call out of order (after finish, or after a failure) */
     XBCRYPT_E_THREAD = 13,     /* a worker thread could not be started */
     XBCRYPT_E_IO = 14,         /* reading a key file failed */
-    XBCRYPT_E_UNSUPPORTED = 15 /* feature not built into this engine */
+    XBCRYPT_E_UNSUPPORTED = 15, /* feature not built into this engine */
+    /* XBSTREAM archives (the archive functions below): */
+    XBCRYPT_E_ARCHIVE = 16,    /* malformed archive: unknown chunk type, out-of-order chunk,
+                                  chunk after a member's end, bad sparse map */
+    XBCRYPT_E_UNSAFE_PATH = 17, /* a member path that is empty, absolute, has a ".."
+                                   component or a NUL byte, or is 512 bytes or longer */
+    XBCRYPT_E_UNCLOSED = 18,   /* members never closed by their end-of-file chunk: the
+                                  archive was cut short */
+    XBCRYPT_E_EMPTY = 19,      /* an archive with no chunk at all */
+    XBCRYPT_E_ENCRYPTED = 20   /* encrypting an archive: a member is already *.xbcrypt
+                                  (re-encrypt it under a new key instead) */
 } xbcrypt_status;
 
 /* Cipher selection.  As in libgcrypt (and so Percona's tools), the AES key
@@ -251,6 +261,29 @@ typedef struct xbcrypt_stats {
     uint64_t hashed_chunks;    /* chunks whose SHA-256 was checked */
     uint64_t size_mismatches;  /* chunks whose olen disagrees with their payload */
 } xbcrypt_stats;
+
+/*
+ * What an archive check or a member-level transform saw of an XBSTREAM
+ * archive (see "XBSTREAM archives" after the function table).  Set
+ * struct_size before the call; the engine fills at most that many bytes.
+ */
+typedef struct xbcrypt_archive_summary {
+    size_t struct_size;        /* sizeof(xbcrypt_archive_summary) of the caller */
+    uint64_t bytes;            /* archive bytes taken */
+    uint64_t chunks;           /* archive chunks complete */
+    uint64_t members;          /* distinct member paths */
+    uint64_t members_open;     /* members without their end-of-file chunk (so far) */
+    uint64_t encrypted;        /* members named *.xbcrypt */
+    uint64_t verified;         /* transform: encrypted members whose XBCRYPT stream
+                                  verified, SHA-256 included; 0 for a check */
+    uint64_t ignored_chunks;   /* ignorable chunks of unknown type, skipped */
+    uint64_t sparse_chunks;    /* sparse ('S') chunks */
+    int checkpoints;           /* 1 when a member xtrabackup_checkpoints (possibly
+                                  .xbcrypt, .qp, .zst, .lz4) was seen to its end */
+    char backup_type[32];      /* its backup_type ("full-backuped", ...) when its text
+                                  could be read, else "" */
+    int in_chunk;              /* 1 when the data so far ends inside a chunk */
+} xbcrypt_archive_summary;
 
 /*
  * The function table.  Every pointer is non-NULL in a table the engine
