@@ -10,6 +10,7 @@
  * lower-case, no final period.  Exit status 0 means the whole output was
  * written; anything else is 1.
  */
+#include "xbc_archive.h"
 #include "xbc_common.h"
 #include "xbc_envelope.h"
 #include "xbc_modes.h"
@@ -169,6 +170,7 @@ static int run(const struct xbc_options *o)
     bool partial = false; /* encrypted bytes went where they cannot be taken back */
     struct xbc_stream s = {.decrypt = o->decrypt};
     struct xbc_sink sink = {.fd = -1, .written = 0};
+    struct xbc_inner inner = {.check = NULL}; /* -d: the archive inside, if it is one */
     struct xbc_output out;
     struct xbc_progress pg;
     xbcrypt_settings set;
@@ -188,7 +190,9 @@ static int run(const struct xbc_options *o)
         goto out;
 
     xbc_settings(o, o->algo, key, &set);
-    if (xbc_stream_new(&s, &set, xbc_sink_write, &sink) != XBCRYPT_OK)
+    xbc_inner_init(&inner, xbc_sink_write, &sink);
+    if (xbc_stream_new(&s, &set, o->decrypt ? xbc_inner_write : xbc_sink_write,
+                       o->decrypt ? (void *)&inner : (void *)&sink) != XBCRYPT_OK)
         goto out;
 
     /* Last of all, so that nothing appears when an earlier step fails. */
@@ -214,6 +218,8 @@ static int run(const struct xbc_options *o)
     xbc_stream_stats(&s, &stats);
     if (xbc_report(o, &s, &pump, st, out_name) != 0) {
         /* reported */
+    } else if (o->decrypt && xbc_inner_end(&inner) != 0) {
+        /* the archive inside is cut short: reported */
     } else if (xbc_output_commit(&out, err, sizeof err) != 0) {
         error("%s", err);
     } else {
@@ -237,6 +243,7 @@ static int run(const struct xbc_options *o)
 out:
     xbc_envelope_end(&env, rc == 0 || partial);
     xbc_stream_free(&s);
+    xbc_inner_free(&inner);
     xb_key_free(key);
     if (in_fd != STDIN_FILENO)
         close(in_fd);
@@ -314,6 +321,8 @@ int main(int argc, char **argv)
     }
 
     harden();
+    if (o.xbstream)
+        return xbc_run_archive(&o);
     switch (o.mode) {
     case XBC_MODE_VERIFY:
         return xbc_run_verify(&o);

@@ -1,5 +1,6 @@
 /* xbc_modes.c - --verify, --rekey and --info; see xbc_modes.h. */
 #include "xbc_modes.h"
+#include "xbc_archive.h"
 #include "xbc_common.h"
 #include "xbc_envelope.h"
 #include "xbc_progress.h"
@@ -70,8 +71,10 @@ static void run_end(struct run *r)
 int xbc_run_verify(const struct xbc_options *o)
 {
     struct run r = {.in_fd = STDIN_FILENO, .s = {.decrypt = true}};
+    struct xbc_inner inner; /* the archive inside, if it is one */
     xbcrypt_key *key = NULL;
     int rc = 1;
+    xbc_inner_init(&inner, NULL, NULL);
     const bool keyed = (o->key_file || o->wrapped_key_file) && o->algo != XBCRYPT_ALGO_NONE;
 
     if (xbc_start(o, &r.in_fd) != 0)
@@ -85,13 +88,20 @@ int xbc_run_verify(const struct xbc_options *o)
              keyed ? "with the key" : o->algo == XBCRYPT_ALGO_NONE ? "unencrypted (NONE)"
                                                                  : "without a key",
              o->threads, o->threads == 1 ? "" : "s");
-    xbcrypt_status st = decode_all(&r, o, &set, NULL, NULL);
+    /* Without the key there is no plaintext, so no archive to follow. */
+    const bool plain = keyed || o->algo == XBCRYPT_ALGO_NONE;
+    xbcrypt_status st = decode_all(&r, o, &set, plain ? xbc_inner_write : NULL, &inner);
     if (!r.s.dec)
         goto out;
     double dt = xbc_now() - r.p.t0;
     if (xbc_report(o, &r.s, &r.p, st, "standard output") != 0) {
         info("verify failed: %" PRIu64 " chunk%s passed before the error", r.stats.chunks,
              r.stats.chunks == 1 ? "" : "s");
+        goto out;
+    }
+    if (xbc_inner_end(&inner) != 0) {
+        info("verify failed: all %" PRIu64 " chunks passed, the archive inside did not",
+             r.stats.chunks);
         goto out;
     }
 
@@ -115,6 +125,7 @@ int xbc_run_verify(const struct xbc_options *o)
              "; version-1 and -2 chunks carry no SHA-256, so for them the key itself could "
              "not be checked",
              t->hashed_chunks);
+    xbc_inner_summary(&inner);
     if (t->size_mismatches)
         warning("%" PRIu64 " chunk%s an original size that differs from the payload "
                 "(see --info)",
@@ -122,6 +133,7 @@ int xbc_run_verify(const struct xbc_options *o)
     rc = 0;
 out:
     run_end(&r);
+    xbc_inner_free(&inner);
     xb_key_free(key);
     return rc;
 }
