@@ -1,10 +1,16 @@
 /* xbc_archive.c - XBSTREAM archives in the xbcrypt drop-in; see xbc_archive.h. */
 #include "xbc_archive.h"
 #include "xbc_common.h"
+#include "xbc_envelope.h"
+#include "xbc_modes.h"
+#include "xbc_output.h"
+#include "xbc_progress.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- the inner check --------------------------------------------------- */
 
@@ -98,9 +104,338 @@ void xbc_inner_free(struct xbc_inner *in)
 
 /* ---- --xbstream ------------------------------------------------------- */
 
+/* The engine's member transform (xbs-engine, step B) is not merged yet:
+ * until it is, --xbstream says so and fails. */
+#ifndef XBC_MEMBER_TRANSFORM
+#define XBC_MEMBER_TRANSFORM 0
+#endif
+#if XBC_MEMBER_TRANSFORM
+
+#define READ_SIZE ((size_t)1 << 20)
+#define REPORT_STEP ((uint64_t)100 << 20) /* -v: a line per 100 MiB read */
+
+/* The member-level run: what the callbacks and the read loop share. */
+struct arun {
+    const struct xbc_options *o;
+    xbcrypt_archive *a;
+    struct xbc_sink sink;
+    struct xbc_progress pg;
+    uint64_t bytes_in;
+    int read_errno;
+    double t0;
+};
+
+/* A path for a name=value line: bytes outside printable ASCII, space, '='
+ * and '\' as \xHH, so that a line always splits on spaces. */
+static void quote_path(char *out, size_t size, const char *path)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)path; *p && n + 5 < size; p++) {
+        if (*p > 0x20 && *p < 0x7f && *p != '=' && *p != '\\') {
+            out[n++] = (char)*p;
+            continue;
+        }
+        out[n++] = '\\';
+        out[n++] = 'x';
+        out[n++] = digits[*p >> 4];
+        out[n++] = digits[*p & 15];
+    }
+    out[n] = '\0';
+}
+
+static void on_member(void *opaque, const xbcrypt_member_info *mi)
+{
+    const struct arun *r = opaque;
+    if (r->o->mode != XBC_MODE_INFO && !r->o->verbose)
+        return;
+    char path[4 * 512 + 8];
+    quote_path(path, sizeof path, mi->path ? mi->path : "");
+    if (r->o->mode == XBC_MODE_INFO)
+        printf("member path=%s bytes=%" PRIu64 " chunks=%" PRIu64 " encrypted=%s closed=%s\n",
+               path, mi->bytes, mi->chunks, mi->encrypted ? "yes" : "no",
+               mi->closed ? "yes" : "no");
+    else
+        info("member %s: %" PRIu64 " bytes in %" PRIu64 " archive chunk%s%s%s", path, mi->bytes,
+             mi->chunks, mi->chunks == 1 ? "" : "s", mi->encrypted ? ", encrypted" : "",
+             mi->closed ? "" : ", never closed");
+}
+
+/* Reads the input to its end into the transform, then finishes it. */
+static xbcrypt_status archive_pump(struct arun *r, int fd)
+{
+    static unsigned char buf[READ_SIZE];
+    xbcrypt_status st = XBCRYPT_OK;
+    uint64_t next_report = REPORT_STEP;
+    r->t0 = xbc_now();
+    for (;;) {
+        ssize_t n;
+        do
+            n = read(fd, buf, sizeof buf);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            r->read_errno = errno;
+            break;
+        }
+        if (n == 0) {
+            st = xb_archive_finish(r->a);
+            break;
+        }
+        r->bytes_in += (uint64_t)n;
+        xbc_progress_update(&r->pg, r->bytes_in);
+        if ((st = xb_archive_feed(r->a, buf, (size_t)n)) != XBCRYPT_OK)
+            break;
+        if (r->o->verbose && r->bytes_in >= next_report) {
+            info("%" PRIu64 " MiB read, %.1f s", r->bytes_in >> 20, xbc_now() - r->t0);
+            while (next_report <= r->bytes_in)
+                next_report += REPORT_STEP;
+        }
+    }
+    xbc_progress_finish(&r->pg);
+    return st;
+}
+
+/* What to do about a failed archive run. */
+static void archive_hint(const struct xbc_options *o, xbcrypt_status st,
+                         const xbcrypt_archive_summary *sum)
+{
+    switch (st) {
+    case XBCRYPT_E_ENCRYPTED:
+        hint("that member is encrypted already: re-encrypt such an archive under a new key with "
+             "--xbstream --rekey, or decrypt it with --xbstream -d");
+        break;
+    case XBCRYPT_E_UNSAFE_PATH:
+        hint("no backup tool writes such a path: the archive is damaged or was made to write "
+             "outside the target directory; do not extract it");
+        break;
+    case XBCRYPT_E_UNCLOSED:
+    case XBCRYPT_E_TRUNCATED:
+        hint("the archive is incomplete: was a copy, an upload or the backup interrupted?");
+        break;
+    case XBCRYPT_E_EMPTY:
+        hint("the input is empty: an archive has at least one chunk");
+        break;
+    case XBCRYPT_E_MAGIC:
+        if (sum->bytes == 0 && sum->chunks == 0)
+            hint("the input is not an XBSTREAM archive: a whole-stream XBCRYPT file is "
+                 "decrypted without --xbstream");
+        else
+            hint("the archive is damaged there");
+        break;
+    case XBCRYPT_E_WRONG_KEY:
+        hint("check that --encrypt-key-file holds the key the members were encrypted with; if "
+             "it does, that member is damaged");
+        break;
+    case XBCRYPT_E_CRC:
+    case XBCRYPT_E_HASH:
+    case XBCRYPT_E_ARCHIVE:
+    case XBCRYPT_E_LIMIT:
+        hint("the archive is damaged there; %" PRIu64 " member%s closed before it",
+             sum->members - sum->members_open, sum->members - sum->members_open == 1 ? "" : "s");
+        break;
+    default:
+        (void)o;
+        break;
+    }
+}
+
+/* After the read loop: prints what went wrong, if anything.  0 when the
+ * whole archive went through. */
+static int archive_report(const struct arun *r, xbcrypt_status st, const char *out_name,
+                          const xbcrypt_archive_summary *sum)
+{
+    const struct xbc_options *o = r->o;
+    if (r->read_errno) {
+        error("reading %s at byte %" PRIu64 ": %s", o->input ? o->input : "standard input",
+              r->bytes_in, strerror(r->read_errno));
+        return -1;
+    }
+    if (st == XBCRYPT_OK)
+        return 0;
+    if (st == XBCRYPT_E_WRITE) {
+        int werr = xb_archive_write_error(r->a);
+        error("writing %s: %s (archive byte %" PRIu64 " of the input)", out_name,
+              werr > 0 ? strerror(werr) : "the write failed", sum->bytes);
+        return -1;
+    }
+    const char *msg = xb_archive_message(r->a);
+    if (o->input)
+        error("%s: %s", o->input, msg[0] ? msg : xb_status_name(st));
+    else
+        error("%s", msg[0] ? msg : xb_status_name(st));
+    archive_hint(o, st, sum);
+    return -1;
+}
+
+/* --xbstream --verify: the summary on stderr. */
+static void verify_summary(const struct arun *r, const xbcrypt_archive_summary *sum, bool keyed)
+{
+    info("verify passed: %" PRIu64 " member%s, %" PRIu64 " encrypted, %" PRIu64
+         " archive chunks, %" PRIu64 " bytes, %.3f s",
+         sum->members, sum->members == 1 ? "" : "s", sum->encrypted, sum->chunks, sum->bytes,
+         xbc_now() - r->t0);
+    const char *structure = "checked: archive structure and CRC-32 of every chunk, every member "
+                            "closed, safe paths";
+    if (sum->encrypted == 0)
+        info("%s (no member is encrypted)", structure);
+    else if (keyed)
+        info("%s; every encrypted member under the key", structure);
+    else
+        info("%s; encrypted members: structure and CRC-32 only, without --encrypt-key-file the "
+             "data under the key (SHA-256) was not checked",
+             structure);
+    if (sum->ignored_chunks)
+        warning("%" PRIu64 " ignorable chunk%s of unknown type skipped", sum->ignored_chunks,
+                sum->ignored_chunks == 1 ? "" : "s");
+    if (sum->checkpoints)
+        info("backup: xtrabackup_checkpoints present%s%s", sum->backup_type[0] ? ", backup_type = " : "",
+             sum->backup_type);
+    else
+        warning("no xtrabackup_checkpoints member: this archive did not come from a finished "
+                "backup");
+}
+
+/* --xbstream --info: the summary line on stdout. */
+static void info_summary(const xbcrypt_archive_summary *sum, bool ok)
+{
+    printf("summary members=%" PRIu64 " encrypted=%" PRIu64 " unclosed=%" PRIu64
+           " chunks=%" PRIu64 " archive_bytes=%" PRIu64 " ignored_chunks=%" PRIu64
+           " checkpoints=%s backup_type=%s status=%s\n",
+           sum->members, sum->encrypted, sum->members_open, sum->chunks, sum->bytes,
+           sum->ignored_chunks, sum->checkpoints ? "yes" : "no",
+           sum->backup_type[0] ? sum->backup_type : "-", ok ? "ok" : "error");
+}
+
+/* The keys of a run: *key (NULL for NONE, or --verify without -f) and, for
+ * --rekey, *new_key.  0, or -1 after printing why. */
+static int archive_keys(const struct xbc_options *o, struct xbc_envelope *env, xbcrypt_key **key,
+                        xbcrypt_key **new_key)
+{
+    if (o->mode == XBC_MODE_REKEY)
+        return xbc_rekey_keys(o, key, new_key);
+    if (o->mode == XBC_MODE_INFO || o->algo == XBCRYPT_ALGO_NONE)
+        return 0;
+    if (o->mode == XBC_MODE_VERIFY && !o->key_file && !o->wrapped_key_file)
+        return 0;
+    if (o->mode == XBC_MODE_CRYPT && !o->decrypt && o->wrapped_key_file)
+        *key = xbc_envelope_key(o, env); /* creates the wrapped-key file */
+    else
+        *key = xbc_envelope_or_key_file(o);
+    return *key ? 0 : -1;
+}
+
+static xbcrypt_archive_mode archive_mode(const struct xbc_options *o)
+{
+    switch (o->mode) {
+    case XBC_MODE_VERIFY:
+        return XBCRYPT_ARCHIVE_VERIFY;
+    case XBC_MODE_REKEY:
+        return XBCRYPT_ARCHIVE_REKEY;
+    case XBC_MODE_INFO:
+        return XBCRYPT_ARCHIVE_INFO;
+    default:
+        return o->decrypt ? XBCRYPT_ARCHIVE_DECRYPT : XBCRYPT_ARCHIVE_ENCRYPT;
+    }
+}
+
+int xbc_run_archive(const struct xbc_options *o)
+{
+    const bool writes = o->mode != XBC_MODE_VERIFY && o->mode != XBC_MODE_INFO;
+    const char *out_name = o->output ? o->output : "standard output";
+    struct arun r = {.o = o, .sink = {.fd = -1, .written = 0}};
+    struct xbc_envelope env = {.created = NULL};
+    xbcrypt_key *key = NULL, *new_key = NULL;
+    struct xbc_output out;
+    bool out_open = false, partial = false;
+    int in_fd = STDIN_FILENO, rc = 1;
+    char msg[1024] = "";
+
+    if (xbc_start(o, &in_fd) != 0)
+        goto done;
+    if (o->output && xbc_check_output(o->output) != 0)
+        goto done;
+    if (archive_keys(o, &env, &key, &new_key) != 0)
+        goto done;
+
+    xbcrypt_archive_settings set;
+    xb_archive_settings_default(&set);
+    set.mode = archive_mode(o);
+    set.algo = o->mode == XBC_MODE_REKEY ? o->new_algo : o->algo;
+    set.key = key;
+    set.new_key = new_key;
+    set.chunk_size = (size_t)o->chunk_size;
+    set.threads = o->threads;
+    set.on_member = on_member;
+    set.member_opaque = &r;
+    xbcrypt_status st = xb_archive_new(&set, writes ? xbc_sink_write : NULL, &r.sink, &r.a, msg,
+                                       sizeof msg);
+    if (st != XBCRYPT_OK) {
+        error("%s", msg[0] ? msg : xb_status_name(st));
+        goto done;
+    }
+    if (writes) {
+        /* Last of all, so that nothing appears when an earlier step fails. */
+        if (xbc_output_open(&out, o->output, o->decrypt ? 0600 : 0666, msg, sizeof msg) != 0) {
+            error("%s", msg);
+            goto done;
+        }
+        out_open = true;
+        r.sink.fd = out.fd;
+    }
+    if (o->mode == XBC_MODE_INFO)
+        printf("# xbcrypt --xbstream --info: member path bytes chunks encrypted closed\n");
+    xbc_progress_start(&r.pg, o->progress, in_fd, o->mode == XBC_MODE_INFO || (writes && !o->output));
+    st = archive_pump(&r, in_fd);
+    xbcrypt_archive_summary sum = {.struct_size = sizeof sum};
+    xb_archive_summary(r.a, &sum);
+    int failed = archive_report(&r, st, out_name, &sum);
+
+    if (o->mode == XBC_MODE_INFO) {
+        info_summary(&sum, failed == 0);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            error("writing standard output failed");
+            failed = -1;
+        }
+    } else if (o->mode == XBC_MODE_VERIFY) {
+        if (failed)
+            info("verify failed: %" PRIu64 " member%s closed and passed before the error",
+                 sum.members - sum.members_open,
+                 sum.members - sum.members_open == 1 ? "" : "s");
+        else
+            verify_summary(&r, &sum, key != NULL);
+    } else if (!failed && xbc_output_commit(&out, msg, sizeof msg) != 0) {
+        error("%s", msg);
+        failed = -1;
+    }
+    if (failed && out_open) {
+        partial = out.direct && r.sink.written > 0;
+        xbc_output_fail(&out, &r.sink, o->decrypt ? "plaintext" : "archive", out_name);
+    } else if (!failed && writes && o->verbose) {
+        double dt = xbc_now() - r.t0;
+        info("%s %" PRIu64 " members (%" PRIu64 " encrypted), %" PRIu64 " archive bytes in, %" PRIu64
+             " out, %.3f s, %.1f MB/s",
+             o->mode == XBC_MODE_REKEY ? "re-encrypted" : o->decrypt ? "decrypted" : "encrypted",
+             sum.members, sum.encrypted, sum.bytes, r.sink.written, dt,
+             dt > 0 ? (double)sum.bytes / 1e6 / dt : 0.0);
+    }
+    rc = failed ? 1 : 0;
+done:
+    xbc_envelope_end(&env, rc == 0 || partial);
+    xb_archive_free(r.a);
+    xb_key_free(key);
+    xb_key_free(new_key);
+    if (in_fd != STDIN_FILENO)
+        close(in_fd);
+    return rc;
+}
+
+#else
+
 int xbc_run_archive(const struct xbc_options *o)
 {
     (void)o;
     error("--xbstream: the member-level transform is not in this build yet");
     return 1;
 }
+
+#endif

@@ -148,9 +148,7 @@ static int feed_encoder(void *opaque, const void *buf, size_t len)
     return st == XBCRYPT_OK ? 0 : (int)st;
 }
 
-/* The keys of a rekey: NULL for NONE.  Returns 0, or -1 after printing
- * why (keys loaded so far are left for the caller to free). */
-static int rekey_keys(const struct xbc_options *o, xbcrypt_key **old_key, xbcrypt_key **new_key)
+int xbc_rekey_keys(const struct xbc_options *o, xbcrypt_key **old_key, xbcrypt_key **new_key)
 {
     if (o->algo != XBCRYPT_ALGO_NONE && !(*old_key = xbc_envelope_or_key_file(o)))
         return -1;
@@ -182,7 +180,7 @@ int xbc_run_rekey(const struct xbc_options *o)
         goto out;
     if (o->output && xbc_check_output(o->output) != 0)
         goto out;
-    if (rekey_keys(o, &old_key, &new_key) != 0)
+    if (xbc_rekey_keys(o, &old_key, &new_key) != 0)
         goto out;
     xbcrypt_settings set;
     xbc_settings(o, o->new_algo, new_key, &set);
