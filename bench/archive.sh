@@ -31,7 +31,8 @@
 # numbers move; the load average is printed before and after.  Needs bash,
 # coreutils, python3 and GNU time (/usr/bin/time).
 #
-# Environment: BENCH_QUICK=1 (one run, 64 MiB), BENCH_RUNS, BENCH_THREADS,
+# Environment: BENCH_QUICK=1 (one run, 64 MiB), BENCH_MEMBER=0 (the inner
+# check's row only, for a build without --xbstream), BENCH_RUNS, BENCH_THREADS,
 # BENCH_MEMBERS, BENCH_OUT, BENCH_XBCRYPT (the binary), TMPDIR (default
 # /var/tmp).
 
@@ -125,10 +126,13 @@ for n in $threads; do
     member=$tmp/member.$n
     "$xbcrypt" -a AES256 -f "$key" -t "$n" -i "$arc" -o "$whole"
     "$xbcrypt" -a AES256 -f "$key" -t "$n" -i "$tmp/not_archive" -o "$tmp/whole_na.$n"
-    "$xbcrypt" --xbstream -a AES256 -f "$key" -t "$n" -i "$arc" -o "$member"
+    [[ ${BENCH_MEMBER:-1} == 0 ]] ||
+        "$xbcrypt" --xbstream -a AES256 -f "$key" -t "$n" -i "$arc" -o "$member"
     bound=$(awk -v n="$n" -v m="$members" \
         'BEGIN { printf "%.1f", ((2 * n + 3) * (65536 + 100) + (10 + 16 + m) * 1048576) / 1048576 }')
-    for mode in encrypt decrypt verify; do
+    modes="encrypt decrypt verify"
+    [[ ${BENCH_MEMBER:-1} == 0 ]] && modes=""
+    for mode in $modes; do
         case $mode in
         encrypt)
             run_best "$xbcrypt" -a AES256 -f "$key" -t "$n" -i "$arc"; tw=$secs; cw=$cpu
