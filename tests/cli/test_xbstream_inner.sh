@@ -18,7 +18,7 @@ xb -d -a AES256 -f "$K32" -i "$WHOLE"
 expect_rc 0
 expect_err_empty
 expect_out_same "$PLAIN"
-xb --verify -f "$K32" -i "$WHOLE"
+xb --verify -f "$K32" -t 2 -i "$WHOLE"
 expect_rc 0
 expect_err '^xbcrypt: checked: the archive inside: 8 members, all closed, xtrabackup_checkpoints present, backup_type = full-backuped$'
 
@@ -41,7 +41,7 @@ expect_rc 1
 expect_err '^xbcrypt: error: .*(cut|ends inside).*db1/t2\.ibd'
 expect_out_empty
 case_ "inner check: -d -o of the same leaves no file"
-xb -d -a AES256 -f "$K32" -i "$A/whole_cut.xbcrypt" -o "$W/o"
+xb -d -a AES256 -f "$K32" -t 2 -i "$A/whole_cut.xbcrypt" -o "$W/o"
 expect_rc 1
 expect_absent "$W/o"
 
