@@ -21,7 +21,7 @@
 # archive's bytes (10^6/s).  ratio = member MB/s / whole MB/s, target >= 0.90.
 # inner: -d of the whole-stream file against -d of the same bytes with the
 # first byte changed (not an archive, so no inner check); cost = time with /
-# time without - 1, target <= 0.05, on wall time and on CPU time (user +
+# time without - 1, target <= 0.05, judged on CPU time (user +
 # system, steadier on a shared machine; "cpu ratio" is whole CPU / member
 # CPU for the other rows).  RSS: the peak of the member runs (GNU
 # time), against the bound the README states: the whole-stream bound
@@ -149,15 +149,15 @@ for n in $threads; do
         awk -v m="$mode" -v n="$n" -v w="$(mbs "$tw")" -v x="$(mbs "$tm")" -v r="$rss_m" -v b="$bound" \
             -v cw="$cw" -v cm="$cm" \
             'BEGIN { ratio = x / w; printf "%-8s %2d %10.1f %11.1f %6.2f %4s %9.2f %9.1f %9.1f %4s\n",
-                     m, n, w, x, ratio, ratio >= 0.90 ? "met" : "LOW", cm > 0 ? cw / cm : 0, r, b,
-                     r <= b ? "OK" : "OVER" }' | report
+                     m, n, w, x, ratio, (ratio >= 0.90 ? "met" : "LOW"), (cm > 0 ? cw / cm : 0), r, b,
+                     (r <= b ? "OK" : "OVER") }' | report
     done
     run_best "$xbcrypt" -d -a AES256 -f "$key" -t "$n" -i "$whole"; t_on=$secs; c_on=$cpu
     run_best "$xbcrypt" -d -a AES256 -f "$key" -t "$n" -i "$tmp/whole_na.$n"; t_off=$secs; c_off=$cpu
     awk -v n="$n" -v on="$t_on" -v off="$t_off" -v con="$c_on" -v coff="$c_off" -v b="$bytes" \
         'BEGIN { c = on / off - 1; cc = con / coff - 1
-                 printf "inner    %2d  -d with the check %.1f MB/s, without %.1f MB/s: cost %+.3f wall, %+.3f cpu (want <= 0.05: %s)\n",
-                 n, b / 1e6 / on, b / 1e6 / off, c, cc, (c <= 0.05 || cc <= 0.05) ? "met" : "HIGH" }' | report
+                 printf "inner    %2d  -d with the check %.1f MB/s, without %.1f MB/s: cost %+.3f wall, %+.3f cpu (want cpu <= 0.05: %s)\n",
+                 n, b / 1e6 / on, b / 1e6 / off, c, cc, (cc <= 0.05 ? "met" : "HIGH") }' | report
     rm -f "$whole" "$member" "$tmp/whole_na.$n"
 done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | report

@@ -412,11 +412,15 @@ int xbc_run_archive(const struct xbc_options *o)
         xbc_output_fail(&out, &r.sink, o->decrypt ? "plaintext" : "archive", out_name);
     } else if (!failed && writes && o->verbose) {
         double dt = xbc_now() - r.t0;
-        info("%s %" PRIu64 " members (%" PRIu64 " encrypted), %" PRIu64 " archive bytes in, %" PRIu64
-             " out, %.3f s, %.1f MB/s",
-             o->mode == XBC_MODE_REKEY ? "re-encrypted" : o->decrypt ? "decrypted" : "encrypted",
-             sum.members, sum.encrypted, sum.bytes, r.sink.written, dt,
-             dt > 0 ? (double)sum.bytes / 1e6 / dt : 0.0);
+        if (o->mode == XBC_MODE_CRYPT && !o->decrypt)
+            info("encrypted %" PRIu64 " member%s into NAME.xbcrypt members", sum.members,
+                 sum.members == 1 ? "" : "s");
+        else
+            info("%s %" PRIu64 " encrypted member%s of %" PRIu64 "; the others passed unchanged",
+                 o->decrypt ? "decrypted" : "re-encrypted", sum.encrypted,
+                 sum.encrypted == 1 ? "" : "s", sum.members);
+        info("%" PRIu64 " archive bytes in, %" PRIu64 " out, %.3f s, %.1f MB/s", sum.bytes,
+             r.sink.written, dt, dt > 0 ? (double)sum.bytes / 1e6 / dt : 0.0);
     }
     rc = failed ? 1 : 0;
 done:

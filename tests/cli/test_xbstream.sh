@@ -142,6 +142,29 @@ if grep -qx 'member path=db1/empty.ibd.xbcrypt bytes=0 chunks=0 encrypted=yes cl
 fi
 expect_eq "$(grep -c '^summary members=8 encrypted=8 unclosed=0 .*checkpoints=yes .*status=ok' "$W/out")" 1 "summary line"
 
+case_ "--xbstream --info of a plain archive reads backup_type"
+xb --xbstream --info -i "$PLAIN"
+expect_rc 0
+expect_eq "$(grep -c '^summary members=8 encrypted=0 unclosed=0 .*checkpoints=yes backup_type=full-backuped status=ok$' "$W/out")" 1 "summary line"
+expect_eq "$(head -1 "$W/out")" "# xbcrypt --xbstream --info: member path bytes chunks encrypted closed" "header line"
+
+case_ "--xbstream --info escapes odd bytes of a path"
+mkdir -p "$W/src"
+printf 'x' >"$W/src/a b=c"
+$TOOL make "$W/odd.xbs" "$W/src"
+xb --xbstream --info -i "$W/odd.xbs"
+expect_rc 0
+if grep -qxF 'member path=a\x20b\x3dc bytes=1 chunks=1 encrypted=no closed=yes' "$W/out"; then ok; else
+    fail "escaped path line: $(grep '^member' "$W/out")"
+fi
+
+case_ "--xbstream -v: a line per member and a summary"
+xb --xbstream -v -d -a AES256 -f "$K32" -i "$MEMBERS" -o "$W/o"
+expect_rc 0
+expect_eq "$(grep -c '^xbcrypt: member .*\.xbcrypt: [0-9]+ bytes in [0-9]+ archive chunks\?, encrypted$' "$W/err")" 8 "member lines"
+expect_err '^xbcrypt: decrypted 8 encrypted members of 8; the others passed unchanged$'
+expect_err '^xbcrypt: 10821326 archive bytes in, [0-9]+ out, '
+
 case_ "--xbstream --info of the interleaved archive: one line per member"
 xb --xbstream --info -i "$INTER"
 expect_rc 0

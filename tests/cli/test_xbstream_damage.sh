@@ -44,7 +44,7 @@ mkdir -p "$A/src"
 # --- damage and cuts ----------------------------------------------------------------
 cp "$PLAIN" "$A/flipped.xbs"
 W=$A flip "$A/flipped.xbs" 5000000 # inside ibdata1's first payload
-every_mode "a payload byte flipped" "ibdata1.*(crc|checksum)" "$A/flipped.xbs"
+every_mode "a payload byte flipped" "(crc.*ibdata1|ibdata1.*crc)" "$A/flipped.xbs"
 
 head -c 5000000 "$PLAIN" >"$A/cut_in_chunk.xbs"
 every_mode "cut inside an archive chunk" "ibdata1" "$A/cut_in_chunk.xbs"
@@ -54,6 +54,14 @@ every_mode "cut inside an archive chunk" "ibdata1" "$A/cut_in_chunk.xbs"
 eof=$($TOOL list "$PLAIN" | awk '$2 == "E" && $4 == "ibdata1" { print $1 }')
 head -c "$eof" "$PLAIN" >"$A/cut_at_chunk.xbs"
 every_mode "cut at an archive chunk boundary" "((closed|end).*ibdata1|ibdata1.*(closed|end))" "$A/cut_at_chunk.xbs"
+
+case_ "--xbstream --info of a cut archive lists the unclosed member"
+xb --xbstream --info -i "$A/cut_at_chunk.xbs"
+expect_rc 1
+if grep -qE '^member path=ibdata1 bytes=10498105 chunks=2 encrypted=no closed=no$' "$W/out"; then ok; else
+    fail "no closed=no line for ibdata1: $(grep ibdata1 "$W/out")"
+fi
+expect_eq "$(grep -c '^summary members=3 encrypted=0 unclosed=1 .* status=error$' "$W/out")" 1 "summary line"
 
 case_ "an empty archive fails --xbstream --verify"
 xb --xbstream --verify </dev/null
