@@ -161,7 +161,7 @@ fi
 case_ "--xbstream -v: a line per member and a summary"
 xb --xbstream -v -d -a AES256 -f "$K32" -i "$MEMBERS" -o "$W/o"
 expect_rc 0
-expect_eq "$(grep -c '^xbcrypt: member .*\.xbcrypt: [0-9]+ bytes in [0-9]+ archive chunks\?, encrypted$' "$W/err")" 8 "member lines"
+expect_eq "$(grep -cE '^xbcrypt: member .*\.xbcrypt: [0-9]+ bytes in [0-9]+ archive chunks?, encrypted$' "$W/err")" 8 "member lines"
 expect_err '^xbcrypt: decrypted 8 encrypted members of 8; the others passed unchanged$'
 expect_err '^xbcrypt: 10821326 archive bytes in, [0-9]+ out, '
 
