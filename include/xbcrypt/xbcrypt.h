@@ -285,6 +285,57 @@ typedef struct xbcrypt_archive_summary {
     int in_chunk;              /* 1 when the data so far ends inside a chunk */
 } xbcrypt_archive_summary;
 
+/* What a member-level archive transform does to each member. */
+typedef enum xbcrypt_archive_mode {
+    XBCRYPT_ARCHIVE_ENCRYPT = 1, /* NAME -> NAME.xbcrypt (version 3, fresh IVs) */
+    XBCRYPT_ARCHIVE_DECRYPT = 2, /* NAME.xbcrypt -> NAME; other members unchanged */
+    XBCRYPT_ARCHIVE_VERIFY = 3,  /* check everything, write nothing */
+    XBCRYPT_ARCHIVE_REKEY = 4,   /* NAME.xbcrypt re-encrypted under new_key */
+    XBCRYPT_ARCHIVE_INFO = 5     /* structure and CRCs only, a record per member */
+} xbcrypt_archive_mode;
+
+/* One member, as the member callback sees it. */
+typedef struct xbcrypt_member_info {
+    size_t struct_size;        /* sizeof(xbcrypt_member_info) of the engine */
+    const char *path;          /* NUL-terminated; valid during the callback only */
+    uint64_t bytes;            /* the member's bytes in the input archive (holes included) */
+    uint64_t chunks;           /* its payload chunks ('P', 'S') in the input archive */
+    int encrypted;             /* 1 when its name ends in ".xbcrypt" */
+    int closed;                /* 1 when its end-of-file chunk came */
+    int verified;              /* 1 when every XBCRYPT chunk of it passed CRC and SHA-256 */
+    uint64_t xbcrypt_chunks;   /* XBCRYPT chunks of it that were opened or sealed */
+    uint64_t plaintext_bytes;  /* plaintext bytes of it that were decrypted or encrypted */
+} xbcrypt_member_info;
+
+/* Member callback: once per member, when its last chunk has been written
+ * (or, for VERIFY and INFO, checked), in the order members close; members
+ * never closed are reported by finish(), with closed = 0. */
+typedef void (*xbcrypt_member_fn)(void *opaque, const xbcrypt_member_info *info);
+
+/*
+ * Settings of a member-level transform.  Fill with
+ * api->archive_settings_default() first.  Keys are borrowed and must
+ * outlive the object.
+ */
+typedef struct xbcrypt_archive_settings {
+    size_t struct_size;        /* set by archive_settings_default(); do not change */
+    xbcrypt_archive_mode mode; /* default XBCRYPT_ARCHIVE_VERIFY */
+    xbcrypt_algo algo;         /* default AES256; the key's length picks the AES */
+    const xbcrypt_key *key;    /* ENCRYPT: the key; DECRYPT, REKEY: the members' key;
+                                  VERIFY: the members' key, or NULL to check structure and
+                                  CRCs only; INFO: unused */
+    const xbcrypt_key *new_key; /* REKEY: the key members are re-encrypted under */
+    size_t chunk_size;         /* ENCRYPT: plaintext bytes per XBCRYPT chunk (-s);
+                                  default 65536, 1024 .. XBCRYPT_CHUNK_SIZE_MAX */
+    unsigned threads;          /* threads shared by all members, as xbcrypt_settings */
+    xbcrypt_member_fn on_member; /* optional */
+    void *member_opaque;
+    xbcrypt_iv_fn iv_source;   /* tests only: IVs by XBCRYPT chunk index within a member */
+    void *iv_opaque;
+} xbcrypt_archive_settings;
+
+typedef struct xbcrypt_archive xbcrypt_archive; /* an archive in, an archive out */
+
 /*
  * The function table.  Every pointer is non-NULL in a table the engine
  * returns.  Functions with an `msg` buffer write a NUL-terminated
