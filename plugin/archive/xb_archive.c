@@ -124,7 +124,8 @@ struct xbcrypt_archive {
     xb_stream st;              /* ring, workers (members' key), status, message, write */
     xbcrypt_archive_settings s;
     xb_worker *seal_w;         /* REKEY: workers with the new key */
-    unsigned nworkers;         /* of seal_w */
+    xb_digest **out_crc;       /* per worker: CRC-32 of plaintext written (DECRYPT) */
+    unsigned nworkers;         /* of seal_w and out_crc */
     bool decrypt, hash;        /* opening: decrypt payloads, check version-3 hashes */
     xa_slot *slots;
     unsigned nslots;
@@ -274,6 +275,17 @@ static void set_pieces(xa_slot *sl)
     }
 }
 
+/* The archive CRC of a sealed chunk: its header and IV, then the payload
+ * whose CRC sealing computed. */
+static void sealed_crc(xb_worker *w, xa_slot *sl, const xb_header *h)
+{
+    const size_t head = sl->out_len - (size_t)h->elen;
+    xb_digest_reset(w->digest);
+    xb_digest_crc(w->digest, sl->out, head);
+    sl->ncrc = 1;
+    sl->crcs[0] = xbs_crc32_combine(xb_digest_crc_final(w->digest), h->crc, h->elen);
+}
+
 static void process(void *ctx, unsigned worker, xb_job *job)
 {
     xbcrypt_archive *a = ctx;
@@ -297,18 +309,33 @@ static void process(void *ctx, unsigned worker, xb_job *job)
         }
         sl->out = start;
         sl->out_len = n;
+        if (n <= XBS_PAYLOAD_MAX_WRITE) {
+            sealed_crc(&a->st.workers[worker], sl, &job->hdr);
+            return;
+        }
         break;
     }
     case K_OPEN:
     case K_RESEAL: {
+        size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
+        /* Plaintext that is written whole as one archive chunk gets its
+         * CRC in the decrypting pass. */
+        xb_digest *pc = sl->kind == K_OPEN && a->out_crc && plain <= XBS_PAYLOAD_MAX_WRITE
+                            ? a->out_crc[worker]
+                            : NULL;
         job->status = xb_chunk_open(&a->st.workers[worker], a->decrypt, a->hash, &job->hdr,
-                                    job->iv, data, &job->hashed, job->detail, sizeof job->detail);
+                                    job->iv, data, &job->hashed, pc, job->detail,
+                                    sizeof job->detail);
         if (job->status != XBCRYPT_OK)
             return;
-        size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
         if (sl->kind == K_OPEN) {
             sl->out = data;
             sl->out_len = a->st.write ? plain : 0;
+            if (pc && plain) {
+                sl->ncrc = 1;
+                sl->crcs[0] = xb_digest_crc_final(pc);
+                return;
+            }
             break;
         }
         uint8_t *start;
@@ -321,6 +348,10 @@ static void process(void *ctx, unsigned worker, xb_job *job)
         }
         sl->out = start;
         sl->out_len = n;
+        if (n <= XBS_PAYLOAD_MAX_WRITE) {
+            sealed_crc(&a->seal_w[worker], sl, &h);
+            return;
+        }
         break;
     }
     }
@@ -1057,6 +1088,18 @@ xbcrypt_status xb_archive_new(const xbcrypt_archive_settings *s, xbcrypt_write_f
             return rc;
         }
     }
+    if (s->mode == XBCRYPT_ARCHIVE_DECRYPT) {
+        a->nworkers = a->st.nworkers;
+        a->out_crc = calloc(a->nworkers, sizeof *a->out_crc);
+        rc = a->out_crc ? XBCRYPT_OK : XBCRYPT_E_NOMEM;
+        for (unsigned i = 0; rc == XBCRYPT_OK && i < a->nworkers; i++)
+            rc = xb_digest_open(&a->out_crc[i]);
+        if (rc != XBCRYPT_OK) {
+            xb_say(msg, msg_size, "%s", "cannot set up CRC-32 for the output");
+            xb_archive_free(a);
+            return rc;
+        }
+    }
     rc = xb_tally_init(&a->tally, true, msg, msg_size);
     if (rc != XBCRYPT_OK) {
         xb_archive_free(a);
@@ -1124,6 +1167,9 @@ void xb_archive_free(xbcrypt_archive *a)
         xb_digest_close(a->seal_w[i].digest);
     }
     free(a->seal_w);
+    for (unsigned i = 0; a->out_crc && i < a->nworkers; i++)
+        xb_digest_close(a->out_crc[i]);
+    free(a->out_crc);
     for (unsigned i = 0; a->slots && i < a->nslots; i++)
         free(a->slots[i].crcs);
     free(a->slots);

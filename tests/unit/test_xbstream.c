@@ -291,6 +291,20 @@ START_TEST(test_quote_and_checkpoints)
 }
 END_TEST
 
+START_TEST(test_crc_combine)
+{
+    uint8_t *buf = gen_plain(70000);
+    static const size_t cuts[][2] = {{0, 0}, {0, 70000}, {70000, 0}, {1, 1}, {60, 65568},
+                                     {31, 4097}, {12345, 54321}};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        size_t a = cuts[i][0], b = cuts[i][1];
+        uint32_t whole = xb_crc32(buf, a + b);
+        ck_assert_uint_eq(xbs_crc32_combine(xb_crc32(buf, a), xb_crc32(buf + a, b), b), whole);
+    }
+    free(buf);
+}
+END_TEST
+
 /* ---- the walker over the fixtures ---- */
 
 static const struct member_want {
@@ -845,6 +859,7 @@ static Suite *xbstream_suite(void)
     tcase_add_test(tc, test_path_rules);
     tcase_add_test(tc, test_decode_limits);
     tcase_add_test(tc, test_quote_and_checkpoints);
+    tcase_add_test(tc, test_crc_combine);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fixtures");
