@@ -111,8 +111,8 @@ void xb_envelope_free(void *wrapped);
  * a sparse map while one is read (8 bytes per entry as they arrive, at most
  * 2^20 entries).  One object per thread; no thread is started.
  */
-#define XB_ARCHIVE_CHECK_NO_CRC 1u
-typedef struct xb_archive_check xb_archive_check;
+#define XB_ARCHIVE_CHECK_NO_CRC XBCRYPT_ARCHIVE_CHECK_NO_CRC
+typedef xbcrypt_archive_check xb_archive_check;
 /* 1 when buf starts with the archive magic XBSTCK01 (len >= 8). */
 int xb_archive_is_archive(const void *buf, size_t len);
 xbcrypt_status xb_archive_check_new(unsigned flags, xb_archive_check **out, char *msg,
