@@ -111,8 +111,8 @@ void xb_envelope_free(void *wrapped);
  * a sparse map while one is read (8 bytes per entry as they arrive, at most
  * 2^20 entries).  One object per thread; no thread is started.
  */
-#define XB_ARCHIVE_CHECK_NO_CRC 1u
-typedef struct xb_archive_check xb_archive_check;
+#define XB_ARCHIVE_CHECK_NO_CRC XBCRYPT_ARCHIVE_CHECK_NO_CRC
+typedef xbcrypt_archive_check xb_archive_check;
 /* 1 when buf starts with the archive magic XBSTCK01 (len >= 8). */
 int xb_archive_is_archive(const void *buf, size_t len);
 xbcrypt_status xb_archive_check_new(unsigned flags, xb_archive_check **out, char *msg,
@@ -125,5 +125,27 @@ const char *xb_archive_check_message(const xb_archive_check *c);
 /* Valid at any time (so far); set out->struct_size first. */
 void xb_archive_check_summary(const xb_archive_check *c, xbcrypt_archive_summary *out);
 void xb_archive_check_free(xb_archive_check *c);
+
+/*
+ * Member-level transform of an XBSTREAM archive: see xbcrypt_archive_settings
+ * and the archive functions of xbcrypt_api in the public header (modes,
+ * ownership, return codes, memory).  write may be NULL for VERIFY and INFO
+ * (it is not called then).
+ */
+void xb_archive_settings_default(xbcrypt_archive_settings *s);
+xbcrypt_status xb_archive_new(const xbcrypt_archive_settings *s, xbcrypt_write_fn write,
+                              void *opaque, xbcrypt_archive **out, char *msg, size_t msg_size);
+xbcrypt_status xb_archive_feed(xbcrypt_archive *a, const void *buf, size_t len);
+xbcrypt_status xb_archive_finish(xbcrypt_archive *a);
+void xb_archive_free(xbcrypt_archive *a);
+xbcrypt_status xb_archive_status(const xbcrypt_archive *a);
+const char *xb_archive_message(const xbcrypt_archive *a);
+void xb_archive_summary(const xbcrypt_archive *a, xbcrypt_archive_summary *out);
+/* chunks, plaintext_bytes, hashed_chunks: XBCRYPT chunks of members;
+ * bytes_in: archive bytes fed; encrypted_bytes: archive bytes written. */
+void xb_archive_stats(const xbcrypt_archive *a, xbcrypt_stats *stats);
+int xb_archive_write_error(const xbcrypt_archive *a);
+/* Most bytes of chunk buffers held at once so far (tests of the bound). */
+size_t xb_archive_peak_bytes(const xbcrypt_archive *a);
 
 #endif /* XB_ENGINE_H */

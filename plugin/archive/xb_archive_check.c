@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct xb_archive_check {
+struct xbcrypt_archive_check {
     xb_tally tally;
     xbcrypt_status status;
     bool finished;

@@ -49,8 +49,8 @@ size_t xb_chunk_seal(xb_worker *w, const uint8_t iv[16], uint8_t *plain, size_t 
 }
 
 xbcrypt_status xb_chunk_open(xb_worker *w, bool decrypt, bool hash, const xb_header *h,
-                             const uint8_t iv[16], uint8_t *p, bool *hashed, char *detail,
-                             size_t detail_size)
+                             const uint8_t iv[16], uint8_t *p, bool *hashed, xb_digest *plain_crc,
+                             char *detail, size_t detail_size)
 {
     const size_t elen = (size_t)h->elen;
     const size_t plain = (size_t)xb_header_plaintext_size(h);
@@ -63,6 +63,8 @@ xbcrypt_status xb_chunk_open(xb_worker *w, bool decrypt, bool hash, const xb_hea
      * counts from its IV; the old writers of versions 1 and 2 never loaded
      * theirs and counted from zero. */
     xb_digest_reset(w->digest);
+    if (plain_crc)
+        xb_digest_reset(plain_crc);
     if (decrypt)
         ok = xb_cipher_reset(w->cipher, h->version == 3 ? iv : zero_ctr) == XBCRYPT_OK;
     for (size_t off = 0; ok && off < elen; off += XB_BLOCK) {
@@ -70,8 +72,13 @@ xbcrypt_status xb_chunk_open(xb_worker *w, bool decrypt, bool hash, const xb_hea
         xb_digest_crc(w->digest, p + off, n);
         if (decrypt)
             ok = xb_cipher_apply(w->cipher, p + off, n) == XBCRYPT_OK;
-        if (check && off < plain)
-            xb_digest_sha(w->digest, p + off, plain - off < n ? plain - off : n);
+        if (off < plain && (check || plain_crc)) {
+            size_t k = plain - off < n ? plain - off : n;
+            if (check)
+                xb_digest_sha(w->digest, p + off, k);
+            if (plain_crc)
+                xb_digest_crc(plain_crc, p + off, k);
+        }
     }
     if (!ok) {
         snprintf(detail, detail_size, "AES-CTR failed");

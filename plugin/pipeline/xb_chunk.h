@@ -35,10 +35,12 @@ size_t xb_chunk_seal(xb_worker *w, const uint8_t iv[16], uint8_t *plain, size_t 
  * one, in constant time.  On XBCRYPT_OK the plaintext is
  * p[0 .. xb_header_plaintext_size(h)) and *hashed says whether a SHA-256
  * was checked.  Otherwise returns XBCRYPT_E_CRC, E_HASH or E_CRYPTO with a
- * short explanation in detail.
+ * short explanation in detail.  When `plain_crc` is not NULL it is reset
+ * and fed the plaintext, in the same pass (its CRC-32 is then the
+ * plaintext's).
  */
 xbcrypt_status xb_chunk_open(xb_worker *w, bool decrypt, bool hash, const xb_header *h,
-                             const uint8_t iv[16], uint8_t *p, bool *hashed, char *detail,
-                             size_t detail_size);
+                             const uint8_t iv[16], uint8_t *p, bool *hashed, xb_digest *plain_crc,
+                             char *detail, size_t detail_size);
 
 #endif /* XB_CHUNK_H */

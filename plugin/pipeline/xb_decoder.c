@@ -51,7 +51,8 @@ static void decode_job(void *ctx, unsigned worker, xb_job *job)
 {
     struct xbcrypt_decoder *dec = ctx;
     job->status = xb_chunk_open(&dec->st.workers[worker], dec->decrypt, dec->hash, &job->hdr,
-                                job->iv, job->buf, &job->hashed, job->detail, sizeof job->detail);
+                                job->iv, job->buf, &job->hashed, NULL, job->detail,
+                                sizeof job->detail);
     if (job->status != XBCRYPT_OK)
         return;
     job->out_off = 0;

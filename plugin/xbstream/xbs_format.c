@@ -118,6 +118,36 @@ size_t xbs_header_encode(uint8_t *out, const xbs_header *h)
     return (size_t)(p - out);
 }
 
+/* CRC-32 polynomials in the reflected order of the checksum: bit 31 holds
+ * x^0, bit 0 holds x^31. */
+#define CRC_POLY 0xedb88320u
+#define CRC_ONE 0x80000000u
+
+/* a * b mod P. */
+static uint32_t gf2_mul(uint32_t a, uint32_t b)
+{
+    uint32_t product = 0;
+    for (int i = 0; i < 32; i++) {
+        if (a & (CRC_ONE >> i))
+            product ^= b;
+        b = (b & 1u) ? (b >> 1) ^ CRC_POLY : b >> 1; /* b *= x */
+    }
+    return product;
+}
+
+uint32_t xbs_crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+    /* Appending n bytes multiplies A's remainder by x^(8n): square and
+     * multiply over the bits of 8n. */
+    uint32_t power = CRC_ONE >> 8, shift = CRC_ONE; /* x^8, x^0 */
+    for (uint64_t n = len_b; n; n >>= 1) {
+        if (n & 1u)
+            shift = gf2_mul(shift, power);
+        power = gf2_mul(power, power);
+    }
+    return gf2_mul(shift, crc_a) ^ crc_b;
+}
+
 const char *xbs_result_text(xbs_result r)
 {
     switch (r) {

@@ -112,6 +112,13 @@ xbs_result xbs_path_check(const uint8_t *path, size_t plen);
  */
 size_t xbs_header_encode(uint8_t *out, const xbs_header *h);
 
+/*
+ * CRC-32 (zlib's) of A followed by B from crc(A), crc(B) and B's length:
+ * lets a worker checksum an archive payload from the parts it computed.
+ * Pure arithmetic over GF(2), no table.
+ */
+uint32_t xbs_crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
 /* Short lower-case description, e.g. "path has a '..' component". */
 const char *xbs_result_text(xbs_result r);
 

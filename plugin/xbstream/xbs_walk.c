@@ -137,15 +137,24 @@ static bool grow_table(xbs_walk *w)
     return true;
 }
 
+xbs_member *xbs_walk_find(const xbs_walk *w, const uint8_t *path, size_t plen)
+{
+    size_t b = hash_path(path, plen) & (w->table_size - 1);
+    for (xbs_member *m = w->table[b]; m; m = m->hash_next)
+        if (m->plen == plen && memcmp(m->path, path, plen) == 0)
+            return m;
+    return NULL;
+}
+
 /* The member named by the current header, created (open, at offset 0) if
  * new; NULL when out of memory. */
 static xbs_member *member_of(xbs_walk *w)
 {
     const xbs_header *h = &w->hdr;
+    xbs_member *found = xbs_walk_find(w, h->path, h->plen);
+    if (found)
+        return found;
     size_t b = hash_path(h->path, h->plen) & (w->table_size - 1);
-    for (xbs_member *m = w->table[b]; m; m = m->hash_next)
-        if (m->plen == h->plen && memcmp(m->path, h->path, h->plen) == 0)
-            return m;
     if (w->counts.members >= w->table_size && grow_table(w))
         b = hash_path(h->path, h->plen) & (w->table_size - 1);
     xbs_member *m = calloc(1, sizeof *m);

@@ -118,6 +118,9 @@ typedef struct xbs_walk_counts {
 } xbs_walk_counts;
 void xbs_walk_counts_get(const xbs_walk *w, xbs_walk_counts *out);
 
+/* The record of a member path seen so far, or NULL. */
+xbs_member *xbs_walk_find(const xbs_walk *w, const uint8_t *path, size_t plen);
+
 /* The oldest open member (NULL if none), and the one opened after m. */
 xbs_member *xbs_walk_first_open(const xbs_walk *w);
 xbs_member *xbs_walk_next_open(const xbs_member *m);

@@ -291,6 +291,20 @@ START_TEST(test_quote_and_checkpoints)
 }
 END_TEST
 
+START_TEST(test_crc_combine)
+{
+    uint8_t *buf = gen_plain(70000);
+    static const size_t cuts[][2] = {{0, 0}, {0, 70000}, {70000, 0}, {1, 1}, {60, 65568},
+                                     {31, 4097}, {12345, 54321}};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        size_t a = cuts[i][0], b = cuts[i][1];
+        uint32_t whole = xb_crc32(buf, a + b);
+        ck_assert_uint_eq(xbs_crc32_combine(xb_crc32(buf, a), xb_crc32(buf + a, b), b), whole);
+    }
+    free(buf);
+}
+END_TEST
+
 /* ---- the walker over the fixtures ---- */
 
 static const struct member_want {
@@ -830,8 +844,40 @@ START_TEST(test_inner_check_whole_stream)
     const size_t chunk = 44 + 16 + 65536 + 32;
     whole_stream(100 * chunk, &d, &c, msg, sizeof msg);
     ck_assert_int_eq(d, XBCRYPT_OK);
-    ck_assert_msg(c == XBCRYPT_E_TRUNCATED || c == XBCRYPT_E_UNCLOSED, "%d %s", c, msg);
-    ck_assert_ptr_nonnull(strstr(msg, "ibdata1"));
+    ck_assert_msg(c == XBCRYPT_E_TRUNCATED, "%d %s", c, msg); /* inside ibdata1's 10 MiB chunk */
+    ck_assert_ptr_nonnull(strstr(msg, "member 'ibdata1'"));
+
+    /* A stream whose plaintext stops at an archive chunk boundary (after
+     * ibdata1's first payload chunk), encrypted whole: it decrypts
+     * cleanly, and only the unclosed members tell. */
+    size_t plain_len;
+    uint8_t *plain = fx_read("xbstream/percona_plain.xbstream", &plain_len);
+    const size_t cut = 14 + 13 + 20 + 110 + 14 + 13 + 14 + 22 + 20 + 99 + 14 + 22 + 14 + 7 + 20 +
+                       10485760;
+    xbcrypt_key *key = fx_key("keys/key32.bin");
+    xbcrypt_settings s;
+    xb_settings_default(&s);
+    s.key = key;
+    sink enc = {0};
+    run_result rr;
+    run_encoder(&s, plain, cut, FEED_SPLIT, 0, 0, &enc, &rr);
+    ck_assert_int_eq(rr.status, XBCRYPT_OK);
+    xb_archive_check *chk = NULL;
+    ck_assert_int_eq(xb_archive_check_new(0, &chk, NULL, 0), XBCRYPT_OK);
+    xbcrypt_decoder *dec = NULL;
+    ck_assert_int_eq(xb_decoder_new(&s, check_write, chk, &dec, NULL, 0), XBCRYPT_OK);
+    ck_assert_int_eq(xb_decoder_feed(dec, enc.data, enc.len), XBCRYPT_OK);
+    ck_assert_int_eq(xb_decoder_finish(dec), XBCRYPT_OK);
+    ck_assert_int_eq(xb_archive_check_finish(chk), XBCRYPT_E_UNCLOSED);
+    ck_assert_msg(strstr(xb_archive_check_message(chk),
+                         "1 of 3 members never got their end-of-file chunk, the first being "
+                         "'ibdata1' (10485760 bytes)"),
+                  "%s", xb_archive_check_message(chk));
+    xb_decoder_free(dec);
+    xb_archive_check_free(chk);
+    xb_key_free(key);
+    sink_free(&enc);
+    free(plain);
 }
 END_TEST
 
@@ -845,6 +891,7 @@ static Suite *xbstream_suite(void)
     tcase_add_test(tc, test_path_rules);
     tcase_add_test(tc, test_decode_limits);
     tcase_add_test(tc, test_quote_and_checkpoints);
+    tcase_add_test(tc, test_crc_combine);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fixtures");
