@@ -104,13 +104,6 @@ void xbc_inner_free(struct xbc_inner *in)
 
 /* ---- --xbstream ------------------------------------------------------- */
 
-/* The engine's member transform (xbs-engine, step B) is not merged yet:
- * until it is, --xbstream says so and fails. */
-#ifndef XBC_MEMBER_TRANSFORM
-#define XBC_MEMBER_TRANSFORM 0
-#endif
-#if XBC_MEMBER_TRANSFORM
-
 #define READ_SIZE ((size_t)1 << 20)
 #define REPORT_STEP ((uint64_t)100 << 20) /* -v: a line per 100 MiB read */
 
@@ -432,14 +425,3 @@ done:
         close(in_fd);
     return rc;
 }
-
-#else
-
-int xbc_run_archive(const struct xbc_options *o)
-{
-    (void)o;
-    error("--xbstream: the member-level transform is not in this build yet");
-    return 1;
-}
-
-#endif

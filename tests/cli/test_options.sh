@@ -272,6 +272,16 @@ expect_err "unexpected argument"
 
 # --- --xbstream (issue 11): spellings by their effect, refusals -------------------
 A=$FIX/xbstream/percona_plain.xbstream
+for spell in "--xbstream" "--loose-xbstream" "--loose_xbstream"; do
+    case_ "xbstream '$spell' --info lists members"
+    xb $spell --info -i "$A"
+    expect_rc 0
+    expect_eq "$(grep -c '^member path=' "$W/out")" 8 "member lines"
+    case_ "xbstream '$spell' with -d, after the other options"
+    xb -a AES256 -f "$K32" -d -i "$FIX/xbstream/percona_members_aes256.xbstream" $spell
+    expect_rc 0
+    expect_eq "$(head -c 8 "$W/out")" XBSTCK01 "start of the output"
+done
 case_ "--xbstream takes no value"
 xb --xbstream=yes --info -i "$A"
 expect_rc 1
