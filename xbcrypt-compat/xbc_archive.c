@@ -189,8 +189,7 @@ static xbcrypt_status archive_pump(struct arun *r, int fd)
 }
 
 /* What to do about a failed archive run. */
-static void archive_hint(const struct xbc_options *o, xbcrypt_status st,
-                         const xbcrypt_archive_summary *sum)
+static void archive_hint(xbcrypt_status st, const xbcrypt_archive_summary *sum)
 {
     switch (st) {
     case XBCRYPT_E_ENCRYPTED:
@@ -223,11 +222,9 @@ static void archive_hint(const struct xbc_options *o, xbcrypt_status st,
     case XBCRYPT_E_HASH:
     case XBCRYPT_E_ARCHIVE:
     case XBCRYPT_E_LIMIT:
-        hint("the archive is damaged there; %" PRIu64 " member%s closed before it",
-             sum->members - sum->members_open, sum->members - sum->members_open == 1 ? "" : "s");
+        hint("the archive is damaged there");
         break;
     default:
-        (void)o;
         break;
     }
 }
@@ -256,7 +253,7 @@ static int archive_report(const struct arun *r, xbcrypt_status st, const char *o
         error("%s: %s", o->input, msg[0] ? msg : xb_status_name(st));
     else
         error("%s", msg[0] ? msg : xb_status_name(st));
-    archive_hint(o, st, sum);
+    archive_hint(st, sum);
     return -1;
 }
 
@@ -391,9 +388,7 @@ int xbc_run_archive(const struct xbc_options *o)
         }
     } else if (o->mode == XBC_MODE_VERIFY) {
         if (failed)
-            info("verify failed: %" PRIu64 " member%s closed and passed before the error",
-                 sum.members - sum.members_open,
-                 sum.members - sum.members_open == 1 ? "" : "s");
+            info("verify failed: nothing after that error was checked");
         else
             verify_summary(&r, &sum, key != NULL);
     } else if (!failed && xbc_output_commit(&out, msg, sizeof msg) != 0) {

@@ -82,6 +82,10 @@ case_ "a damaged encrypted member: --xbstream --verify under the key names it"
 xb --xbstream --verify -f "$K32" -i "$A/bad_member.xbs"
 expect_rc 1
 expect_err '^xbcrypt: error: .*db1/t1\.ibd\.xbcrypt'
+case_ "a damaged encrypted member: --xbstream --verify without a key finds it by its CRC"
+xb --xbstream --verify -i "$A/bad_member.xbs"
+expect_rc 1
+expect_err '^xbcrypt: error: .*db1/t1\.ibd\.xbcrypt.*crc'
 case_ "a damaged encrypted member: --xbstream -d names it, -o stays absent"
 xb --xbstream -d -a AES256 -f "$K32" -i "$A/bad_member.xbs" -o "$W/o"
 expect_rc 1
