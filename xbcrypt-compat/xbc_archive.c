@@ -257,6 +257,15 @@ static int archive_report(const struct arun *r, xbcrypt_status st, const char *o
     return -1;
 }
 
+/* XBCRYPT chunks of members that carried no SHA-256 (versions 1 and 2),
+ * among those decrypted under the key. */
+static uint64_t unhashed_chunks(const struct arun *r)
+{
+    xbcrypt_stats st = {.struct_size = sizeof st};
+    xb_archive_stats(r->a, &st);
+    return st.chunks > st.hashed_chunks ? st.chunks - st.hashed_chunks : 0;
+}
+
 /* --xbstream --verify: the summary on stderr. */
 static void verify_summary(const struct arun *r, const xbcrypt_archive_summary *sum, bool keyed)
 {
@@ -274,6 +283,11 @@ static void verify_summary(const struct arun *r, const xbcrypt_archive_summary *
         info("%s; encrypted members: structure and CRC-32 only, without --encrypt-key-file the "
              "data under the key (SHA-256) was not checked",
              structure);
+    uint64_t legacy = keyed ? unhashed_chunks(r) : 0;
+    if (legacy)
+        warning("%" PRIu64 " XBCRYPT chunk%s of version 1 or 2 carry no SHA-256: for them the "
+                "key itself could not be checked, only their CRC-32",
+                legacy, legacy == 1 ? "" : "s");
     if (sum->ignored_chunks)
         warning("%" PRIu64 " ignorable chunk%s of unknown type skipped", sum->ignored_chunks,
                 sum->ignored_chunks == 1 ? "" : "s");
@@ -398,7 +412,12 @@ int xbc_run_archive(const struct xbc_options *o)
     if (failed && out_open) {
         partial = out.direct && r.sink.written > 0;
         xbc_output_fail(&out, &r.sink, o->decrypt ? "plaintext" : "archive", out_name);
-    } else if (!failed && writes && o->verbose) {
+    } else if (!failed && o->mode == XBC_MODE_REKEY && unhashed_chunks(&r)) {
+        warning("members hold version-1 or -2 chunks, which carry no SHA-256: that "
+                "--encrypt-key-file was the right old key could not be checked");
+        hint("decrypt the output once with the new key and check the data");
+    }
+    if (!failed && writes && o->verbose) {
         double dt = xbc_now() - r.t0;
         if (o->mode == XBC_MODE_CRYPT && !o->decrypt)
             info("encrypted %" PRIu64 " member%s into NAME.xbcrypt members", sum.members,

@@ -242,6 +242,26 @@ xb --xbstream --rekey -a AES256 -f "$K32" --new-encrypt-key-file="$K32" -i "$MEM
 expect_rc 1
 expect_absent "$W/rk.xbs"
 
+case_ "--xbstream with a version-1/-2 member (old XtraBackup): decrypts, and says the key was not checked"
+mkdir -p "$W/src/db"
+cp "$FIX/legacy/v2_aes256_p200000.xbcrypt" "$W/src/db/t.ibd.xbcrypt"
+cp "$FIX/legacy/v1_aes256_p200000.xbcrypt" "$W/src/db/u.ibd.xbcrypt"
+$TOOL make "$W/old.xbs" "$W/src"
+xb --xbstream -d -a AES256 -f "$K32" -i "$W/old.xbs" -o "$W/plain.xbs"
+expect_rc 0
+extract "$W/plain.xbs" "$W/tree"
+expect_same "$W/tree/db/t.ibd" "$P/p200000.bin"
+expect_same "$W/tree/db/u.ibd" "$P/p200000.bin"
+xb --xbstream --verify -f "$K32" -i "$W/old.xbs"
+expect_rc 0
+expect_err '^xbcrypt: warning: [0-9]+ XBCRYPT chunks of version 1 or 2 carry no SHA-256'
+xb --xbstream --rekey -a AES256 -f "$K32" --new-encrypt-key-file="$KWRONG" -i "$W/old.xbs" -o "$W/rk.xbs"
+expect_rc 0
+expect_err '^xbcrypt: warning: .*version-1 or -2'
+xb --xbstream --verify -f "$KWRONG" -i "$W/rk.xbs"
+expect_rc 0
+expect_no_err 'version 1 or 2'
+
 # --- the whole-stream pipeline, for comparison --------------------------------------
 case_ "whole stream: -d of Percona's whole-stream file gives percona_plain.xbstream"
 xb -d -a AES256 -f "$K32" -i "$WHOLE"
