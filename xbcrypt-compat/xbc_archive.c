@@ -208,7 +208,7 @@ static void archive_hint(xbcrypt_status st, const xbcrypt_archive_summary *sum)
         hint("the input is empty: an archive has at least one chunk");
         break;
     case XBCRYPT_E_MAGIC:
-        if (sum->bytes == 0 && sum->chunks == 0)
+        if (sum->chunks == 0)
             hint("the input is not an XBSTREAM archive: a whole-stream XBCRYPT file is "
                  "decrypted without --xbstream");
         else

@@ -72,6 +72,11 @@ case_ "not an archive at all fails --xbstream --verify at byte 0"
 xb --xbstream --verify -i "$P/p1023.bin"
 expect_rc 1
 expect_err '^xbcrypt: error: .*(xbstream|archive)'
+case_ "a whole-stream XBCRYPT file given to --xbstream -d: the hint says to drop --xbstream"
+xb --xbstream -d -a AES256 -f "$K32" -i "$FIX/xbstream/whole_aes256.xbstream.xbcrypt"
+expect_rc 1
+expect_err '^xbcrypt: hint: .*without --xbstream'
+expect_out_empty
 
 # An XBCRYPT member damaged under a correct archive CRC: only the key finds it.
 mkdir -p "$A/x"
