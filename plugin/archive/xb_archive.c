@@ -286,6 +286,25 @@ static void sealed_crc(xb_worker *w, xa_slot *sl, const xb_header *h)
     sl->crcs[0] = xbs_crc32_combine(xb_digest_crc_final(w->digest), h->crc, h->elen);
 }
 
+/* Seals plain[0 .. len) with w as the job's output; true when that is all
+ * (failed, or one archive chunk whose CRC is known), false when the output
+ * still needs its pieces' CRCs. */
+static bool seal(xb_worker *w, xb_job *job, xa_slot *sl, const uint8_t iv[16], uint8_t *plain,
+                 size_t len, xb_header *h)
+{
+    size_t n = xb_chunk_seal(w, iv, plain, len, h, &sl->out);
+    if (!n) {
+        job->status = XBCRYPT_E_CRYPTO;
+        snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
+        return true;
+    }
+    sl->out_len = n;
+    if (n > XBS_PAYLOAD_MAX_WRITE)
+        return false;
+    sealed_crc(w, sl, h);
+    return true;
+}
+
 static void process(void *ctx, unsigned worker, xb_job *job)
 {
     xbcrypt_archive *a = ctx;
@@ -298,23 +317,10 @@ static void process(void *ctx, unsigned worker, xb_job *job)
     case K_RAW:
     case K_END:
         return;
-    case K_SEAL: {
-        uint8_t *start;
-        size_t n = xb_chunk_seal(&a->st.workers[worker], job->iv, data, job->len, &job->hdr,
-                                 &start);
-        if (!n) {
-            job->status = XBCRYPT_E_CRYPTO;
-            snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
+    case K_SEAL:
+        if (seal(&a->st.workers[worker], job, sl, job->iv, data, job->len, &job->hdr))
             return;
-        }
-        sl->out = start;
-        sl->out_len = n;
-        if (n <= XBS_PAYLOAD_MAX_WRITE) {
-            sealed_crc(&a->st.workers[worker], sl, &job->hdr);
-            return;
-        }
         break;
-    }
     case K_OPEN:
     case K_RESEAL: {
         size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
@@ -338,20 +344,9 @@ static void process(void *ctx, unsigned worker, xb_job *job)
             }
             break;
         }
-        uint8_t *start;
         xb_header h;
-        size_t n = xb_chunk_seal(&a->seal_w[worker], sl->new_iv, data, plain, &h, &start);
-        if (!n) {
-            job->status = XBCRYPT_E_CRYPTO;
-            snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
+        if (seal(&a->seal_w[worker], job, sl, sl->new_iv, data, plain, &h))
             return;
-        }
-        sl->out = start;
-        sl->out_len = n;
-        if (n <= XBS_PAYLOAD_MAX_WRITE) {
-            sealed_crc(&a->seal_w[worker], sl, &h);
-            return;
-        }
         break;
     }
     }

@@ -28,6 +28,7 @@
 #include "xb_engine.h"
 #include "xbstream/xbs_format.h"
 #include "xbstream/xbs_walk.h"
+#include "archive/xb_archive_tally.h"
 #include "crypto/xb_crypto.h"
 
 #include <stdbool.h>
@@ -48,21 +49,6 @@ static uint32_t next_rand(uint32_t *x)
     *x ^= *x >> 17;
     *x ^= *x << 5;
     return *x;
-}
-
-static void crc_reset(void *d)
-{
-    xb_digest_reset(d);
-}
-
-static void crc_update(void *d, const void *buf, size_t len)
-{
-    xb_digest_crc(d, buf, len);
-}
-
-static uint32_t crc_final(void *d)
-{
-    return xb_digest_crc_final(d);
 }
 
 /* What the harness keeps per member (hung on xbs_member.user). */
@@ -110,7 +96,7 @@ static xbs_result walk(const uint8_t *p, size_t n, uint8_t ctl, bool crc, xbs_wa
 {
     xb_digest *d = NULL;
     CHECK(xb_digest_open(&d) == XBCRYPT_OK);
-    xbs_crc_ops ops = {d, crc_reset, crc_update, crc_final};
+    xbs_crc_ops ops = xb_tally_crc_ops(d);
     xbs_walk *w = xbs_walk_new(crc ? &ops : NULL);
     CHECK(w != NULL);
     struct track *all = NULL;
