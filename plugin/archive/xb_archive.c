@@ -46,8 +46,10 @@
 #define FRONT 640u
 /* Room after it: the SHA-256 that sealing appends. */
 #define TAIL XB_HASH_SIZE
-/* Pass-through bytes gathered before they become a job. */
-#define RAW_CAP (1u << 20)
+/* Pass-through bytes gathered before they become a job: as much as a
+ * chunk's buffer holds (so that the ring's memory is slots times one
+ * buffer, whatever the jobs are), and at least this. */
+#define RAW_MIN (64u << 10)
 /* An XBCRYPT payload buffer grows to this on the header's word; beyond it,
  * only as payload arrives (at most doubling). */
 #define GROW_STEP (1u << 20)
@@ -583,9 +585,9 @@ static xbcrypt_status flush_raw(xbcrypt_archive *a)
 static xbcrypt_status raw_put(xbcrypt_archive *a, const uint8_t *p, size_t n)
 {
     while (n) {
-        if (a->raw_len == RAW_CAP && flush_raw(a) != XBCRYPT_OK)
+        if (a->raw_len == a->raw_cap && flush_raw(a) != XBCRYPT_OK)
             return a->st.status;
-        size_t take = RAW_CAP - a->raw_len < n ? RAW_CAP - a->raw_len : n;
+        size_t take = a->raw_cap - a->raw_len < n ? a->raw_cap - a->raw_len : n;
         memcpy(a->raw + a->raw_len, p, take);
         a->raw_len += take;
         p += take;
@@ -1053,8 +1055,8 @@ xbcrypt_status xb_archive_new(const xbcrypt_archive_settings *s, xbcrypt_write_f
     a->slots = calloc(a->nslots, sizeof *a->slots);
     a->spare_max = a->st.pool.nslots + SPARE_EXTRA;
     a->spare = calloc(a->spare_max, sizeof *a->spare);
-    a->raw = write ? malloc(RAW_CAP) : NULL;
-    a->raw_cap = RAW_CAP;
+    a->raw_cap = job > RAW_MIN ? job : RAW_MIN;
+    a->raw = write ? malloc(a->raw_cap) : NULL;
     bool ok = a->slots && a->spare && (a->raw || !write);
     for (unsigned i = 0; ok && i < a->nslots; i++) {
         a->slots[i].crc_cap = XBCRYPT_CHUNK_SIZE_MAX / XBS_PAYLOAD_MAX_WRITE + 2;
