@@ -538,12 +538,15 @@ typedef struct xbcrypt_api {
  * encoder); callbacks run on the thread inside feed() or finish().
  *
  * Memory, whatever the archive's size: with N threads and chunk size C,
- *   (2N+3 + 1 MiB / (C + 100) + open members + 16) buffers of C + 672
- *   bytes, 1 MiB of pass-through bytes, a header and one record of about
- *   100 bytes plus its path per member seen.
- * With 16 members open, N = 4 and 64 KiB chunks that is under 5 MiB (the
- * unit tests measure it).  Decrypting, a buffer holds one XBCRYPT chunk as
- * stored and grows only as its bytes arrive.
+ *   (2N+3 + 1 MiB / (C + 772) + open members + 17) buffers of C + 672
+ *   bytes (pass-through bytes travel in buffers of that size too), plus a
+ *   header and a record of about 100 bytes and its path per member seen.
+ * With 16 members open, N = 4 and 64 KiB chunks that is under 3.5 MiB (the
+ * unit tests measure it).  Decrypting, C is the size of the members'
+ * XBCRYPT chunks, as stored; a buffer grows only as a chunk's bytes arrive.
+ * Encrypting, the holes of sparse chunks are written out as zeros: a few
+ * bytes of sparse map can stand for many gigabytes of output (in memory
+ * bounded as above).
  *
  * Example: decrypt a member-encrypted backup (tests/abi compiles it).
  * @code

@@ -46,8 +46,10 @@
 #define FRONT 640u
 /* Room after it: the SHA-256 that sealing appends. */
 #define TAIL XB_HASH_SIZE
-/* Pass-through bytes gathered before they become a job. */
-#define RAW_CAP (1u << 20)
+/* Pass-through bytes gathered before they become a job: as much as a
+ * chunk's buffer holds (so that the ring's memory is slots times one
+ * buffer, whatever the jobs are), and at least this. */
+#define RAW_MIN (64u << 10)
 /* An XBCRYPT payload buffer grows to this on the header's word; beyond it,
  * only as payload arrives (at most doubling). */
 #define GROW_STEP (1u << 20)
@@ -286,6 +288,25 @@ static void sealed_crc(xb_worker *w, xa_slot *sl, const xb_header *h)
     sl->crcs[0] = xbs_crc32_combine(xb_digest_crc_final(w->digest), h->crc, h->elen);
 }
 
+/* Seals plain[0 .. len) with w as the job's output; true when that is all
+ * (failed, or one archive chunk whose CRC is known), false when the output
+ * still needs its pieces' CRCs. */
+static bool seal(xb_worker *w, xb_job *job, xa_slot *sl, const uint8_t iv[16], uint8_t *plain,
+                 size_t len, xb_header *h)
+{
+    size_t n = xb_chunk_seal(w, iv, plain, len, h, &sl->out);
+    if (!n) {
+        job->status = XBCRYPT_E_CRYPTO;
+        snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
+        return true;
+    }
+    sl->out_len = n;
+    if (n > XBS_PAYLOAD_MAX_WRITE)
+        return false;
+    sealed_crc(w, sl, h);
+    return true;
+}
+
 static void process(void *ctx, unsigned worker, xb_job *job)
 {
     xbcrypt_archive *a = ctx;
@@ -298,23 +319,10 @@ static void process(void *ctx, unsigned worker, xb_job *job)
     case K_RAW:
     case K_END:
         return;
-    case K_SEAL: {
-        uint8_t *start;
-        size_t n = xb_chunk_seal(&a->st.workers[worker], job->iv, data, job->len, &job->hdr,
-                                 &start);
-        if (!n) {
-            job->status = XBCRYPT_E_CRYPTO;
-            snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
+    case K_SEAL:
+        if (seal(&a->st.workers[worker], job, sl, job->iv, data, job->len, &job->hdr))
             return;
-        }
-        sl->out = start;
-        sl->out_len = n;
-        if (n <= XBS_PAYLOAD_MAX_WRITE) {
-            sealed_crc(&a->st.workers[worker], sl, &job->hdr);
-            return;
-        }
         break;
-    }
     case K_OPEN:
     case K_RESEAL: {
         size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
@@ -338,20 +346,9 @@ static void process(void *ctx, unsigned worker, xb_job *job)
             }
             break;
         }
-        uint8_t *start;
         xb_header h;
-        size_t n = xb_chunk_seal(&a->seal_w[worker], sl->new_iv, data, plain, &h, &start);
-        if (!n) {
-            job->status = XBCRYPT_E_CRYPTO;
-            snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
+        if (seal(&a->seal_w[worker], job, sl, sl->new_iv, data, plain, &h))
             return;
-        }
-        sl->out = start;
-        sl->out_len = n;
-        if (n <= XBS_PAYLOAD_MAX_WRITE) {
-            sealed_crc(&a->seal_w[worker], sl, &h);
-            return;
-        }
         break;
     }
     }
@@ -588,9 +585,9 @@ static xbcrypt_status flush_raw(xbcrypt_archive *a)
 static xbcrypt_status raw_put(xbcrypt_archive *a, const uint8_t *p, size_t n)
 {
     while (n) {
-        if (a->raw_len == RAW_CAP && flush_raw(a) != XBCRYPT_OK)
+        if (a->raw_len == a->raw_cap && flush_raw(a) != XBCRYPT_OK)
             return a->st.status;
-        size_t take = RAW_CAP - a->raw_len < n ? RAW_CAP - a->raw_len : n;
+        size_t take = a->raw_cap - a->raw_len < n ? a->raw_cap - a->raw_len : n;
         memcpy(a->raw + a->raw_len, p, take);
         a->raw_len += take;
         p += take;
@@ -1058,8 +1055,8 @@ xbcrypt_status xb_archive_new(const xbcrypt_archive_settings *s, xbcrypt_write_f
     a->slots = calloc(a->nslots, sizeof *a->slots);
     a->spare_max = a->st.pool.nslots + SPARE_EXTRA;
     a->spare = calloc(a->spare_max, sizeof *a->spare);
-    a->raw = write ? malloc(RAW_CAP) : NULL;
-    a->raw_cap = RAW_CAP;
+    a->raw_cap = job > RAW_MIN ? job : RAW_MIN;
+    a->raw = write ? malloc(a->raw_cap) : NULL;
     bool ok = a->slots && a->spare && (a->raw || !write);
     for (unsigned i = 0; ok && i < a->nslots; i++) {
         a->slots[i].crc_cap = XBCRYPT_CHUNK_SIZE_MAX / XBS_PAYLOAD_MAX_WRITE + 2;

@@ -20,6 +20,11 @@ static uint32_t crc_final(void *ctx)
     return xb_digest_crc_final(ctx);
 }
 
+xbs_crc_ops xb_tally_crc_ops(xb_digest *d)
+{
+    return (xbs_crc_ops){d, crc_reset, crc_update, crc_final};
+}
+
 xbcrypt_status xb_tally_init(xb_tally *t, bool check_crc, char *msg, size_t msg_size)
 {
     memset(t, 0, sizeof *t);
@@ -32,7 +37,7 @@ xbcrypt_status xb_tally_init(xb_tally *t, bool check_crc, char *msg, size_t msg_
             xb_say(msg, msg_size, "%s", "cannot set up CRC-32 for the archive");
             return rc;
         }
-        ops = (xbs_crc_ops){t->digest, crc_reset, crc_update, crc_final};
+        ops = xb_tally_crc_ops(t->digest);
     }
     t->walk = xbs_walk_new(check_crc ? &ops : NULL);
     if (!t->walk) {

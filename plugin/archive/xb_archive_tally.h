@@ -31,6 +31,9 @@ typedef struct xb_tally {
     const xbs_member *cp_member;          /* the member cp_text comes from */
 } xb_tally;
 
+/* The walker's CRC functions over `d` (a digest of plugin/crypto). */
+xbs_crc_ops xb_tally_crc_ops(xb_digest *d);
+
 /* Opens the walker (and the CRC when check_crc).  On failure says why in
  * msg; nothing is left to free. */
 xbcrypt_status xb_tally_init(xb_tally *t, bool check_crc, char *msg, size_t msg_size);

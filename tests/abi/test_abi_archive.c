@@ -7,6 +7,7 @@
  * the manifest's SHA-256 by this file's own SHA-256.
  */
 #include "abi_common.h"
+#include "../unit/xbs_manifest.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -15,23 +16,6 @@
 
 static abi_plugin plug;
 
-static const struct {
-    const char *path;
-    size_t bytes;
-    const char *sha256;
-} tree[] = {
-    {"backup-my.cnf", 110, "c6ce53d08566cd52cde7dbd4a7d626ec91d4145e6df2085498b9f07dee59b305"},
-    {"xtrabackup_checkpoints", 99,
-     "be4fbbefc7573842598ae8ea4eca814aaef0aa4ad3c5fa120e03c7f385769c8a"},
-    {"ibdata1", 10498105, "e24fc9a43dcbe0683a25399b97c6b590a0374b3b2b327ed10ae42691a5a9c0e4"},
-    {"db1/t1.ibd", 200000, "ff41b7e9cc397e9de1484b9ba8bd73b47c1bdfbc363d738bde401789cca5ef56"},
-    {"db1/t2.ibd", 65537, "26560919174e3fb86e07d5dca742dca66b5e6f143342cb7122d19a5402237421"},
-    {"db1/empty.ibd", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-    {"mysql/user.ibd", 1023, "b6c637eb662e1bdbae474982d2dd4151ec7c0aeb48db21fa93899e5d24779a22"},
-    {"xtrabackup_logfile", 40000,
-     "f12e803c549b1a373e40e7f0ee13bbaabe6bc87929b43f58c81e3e71b433ddfa"},
-};
-#define NTREE (sizeof tree / sizeof tree[0])
 
 /* ---- a minimal archive reader (P and E chunks, as the engine writes) ---- */
 
@@ -108,10 +92,10 @@ static void atree_free(atree *t)
 static void expect_tree(atree *t, const char *suffix, const xbcrypt_key *key)
 {
     const xbcrypt_api *api = plug.api;
-    ck_assert_uint_eq(t->n, NTREE);
-    for (size_t i = 0; i < NTREE; i++) {
+    ck_assert_uint_eq(t->n, XBS_NTREE);
+    for (size_t i = 0; i < XBS_NTREE; i++) {
         char name[128];
-        snprintf(name, sizeof name, "%s%s", tree[i].path, suffix);
+        snprintf(name, sizeof name, "%s%s", xbs_tree[i].path, suffix);
         amember *m = member_of(t, name);
         ck_assert_msg(m->closed, "member %s missing or not closed", name);
         abi_buf plain = {0};
@@ -130,8 +114,8 @@ static void expect_tree(atree *t, const char *suffix, const xbcrypt_key *key)
         char hex[65];
         abi_sha256(b->data, b->len, d);
         abi_hex32(d, hex);
-        ck_assert_uint_eq(b->len, tree[i].bytes);
-        ck_assert_msg(strcmp(hex, tree[i].sha256) == 0, "member %s differs", name);
+        ck_assert_uint_eq(b->len, xbs_tree[i].bytes);
+        ck_assert_msg(strcmp(hex, xbs_tree[i].sha256) == 0, "member %s differs", name);
         abi_buf_free(&plain);
     }
 }

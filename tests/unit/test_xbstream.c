@@ -7,9 +7,11 @@
  * chunks.  Through xb_engine.h: the archive check, and the inner check of
  * a whole-stream-encrypted backup cut at an XBCRYPT chunk boundary.
  */
+#include "archive/xb_archive_tally.h"
 #include "crypto/xb_crypto.h"
 #include "format/xb_format.h"
 #include "unit_util.h"
+#include "xbs_manifest.h"
 #include "xbstream/xbs_format.h"
 #include "xbstream/xbs_walk.h"
 
@@ -307,50 +309,18 @@ END_TEST
 
 /* ---- the walker over the fixtures ---- */
 
-static const struct member_want {
-    const char *path;
-    size_t bytes;
-    const char *sha256;
-} tree[] = {
-    {"backup-my.cnf", 110, "c6ce53d08566cd52cde7dbd4a7d626ec91d4145e6df2085498b9f07dee59b305"},
-    {"xtrabackup_checkpoints", 99,
-     "be4fbbefc7573842598ae8ea4eca814aaef0aa4ad3c5fa120e03c7f385769c8a"},
-    {"ibdata1", 10498105, "e24fc9a43dcbe0683a25399b97c6b590a0374b3b2b327ed10ae42691a5a9c0e4"},
-    {"db1/t1.ibd", 200000, "ff41b7e9cc397e9de1484b9ba8bd73b47c1bdfbc363d738bde401789cca5ef56"},
-    {"db1/t2.ibd", 65537, "26560919174e3fb86e07d5dca742dca66b5e6f143342cb7122d19a5402237421"},
-    {"db1/empty.ibd", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-    {"mysql/user.ibd", 1023, "b6c637eb662e1bdbae474982d2dd4151ec7c0aeb48db21fa93899e5d24779a22"},
-    {"xtrabackup_logfile", 40000,
-     "f12e803c549b1a373e40e7f0ee13bbaabe6bc87929b43f58c81e3e71b433ddfa"},
-};
-#define NTREE (sizeof tree / sizeof tree[0])
-
-static void crc_reset(void *d)
-{
-    xb_digest_reset(d);
-}
-
-static void crc_update(void *d, const void *buf, size_t len)
-{
-    xb_digest_crc(d, buf, len);
-}
-
-static uint32_t crc_final(void *d)
-{
-    return xb_digest_crc_final(d);
-}
 
 /* Rebuilds every member from the walker's DATA/HOLE events, fed in pieces
  * of 1..max bytes, and checks them against the manifest. */
 static void walk_rebuild(const uint8_t *a, size_t len, size_t max, uint64_t seed, bool encrypted)
 {
-    uint8_t *content[NTREE] = {0};
-    size_t clen[NTREE] = {0};
-    for (size_t i = 0; i < NTREE; i++)
-        content[i] = calloc(1, tree[i].bytes + 1);
+    uint8_t *content[XBS_NTREE] = {0};
+    size_t clen[XBS_NTREE] = {0};
+    for (size_t i = 0; i < XBS_NTREE; i++)
+        content[i] = calloc(1, xbs_tree[i].bytes + 1);
     xb_digest *d;
     ck_assert_int_eq(xb_digest_open(&d), XBCRYPT_OK);
-    xbs_crc_ops ops = {d, crc_reset, crc_update, crc_final};
+    xbs_crc_ops ops = xb_tally_crc_ops(d);
     xbs_walk *w = xbs_walk_new(&ops);
     ck_assert_ptr_nonnull(w);
     unsigned ends = 0, chunk_ends = 0, chunks = 0;
@@ -373,15 +343,15 @@ static void walk_rebuild(const uint8_t *a, size_t len, size_t max, uint64_t seed
                 ck_assert_uint_eq(left, 0);
                 break;
             }
-            size_t k = NTREE;
+            size_t k = XBS_NTREE;
             if (ev.member) {
-                for (k = 0; k < NTREE; k++) {
-                    size_t pl = strlen(tree[k].path);
+                for (k = 0; k < XBS_NTREE; k++) {
+                    size_t pl = strlen(xbs_tree[k].path);
                     if (ev.member->plen == pl + (encrypted ? 8 : 0) &&
-                        memcmp(ev.member->path, tree[k].path, pl) == 0)
+                        memcmp(ev.member->path, xbs_tree[k].path, pl) == 0)
                         break;
                 }
-                ck_assert_msg(k < NTREE, "unexpected member %s", ev.member->path);
+                ck_assert_msg(k < XBS_NTREE, "unexpected member %s", ev.member->path);
             }
             if (t == XBS_EV_CHUNK)
                 chunks++;
@@ -393,7 +363,7 @@ static void walk_rebuild(const uint8_t *a, size_t len, size_t max, uint64_t seed
             }
             if (t == XBS_EV_DATA && !encrypted) {
                 ck_assert_uint_eq(ev.at, clen[k]); /* contiguous */
-                ck_assert_uint_le(clen[k] + ev.len, tree[k].bytes);
+                ck_assert_uint_le(clen[k] + ev.len, xbs_tree[k].bytes);
                 memcpy(content[k] + clen[k], ev.data, ev.len);
                 clen[k] += ev.len;
             }
@@ -401,21 +371,21 @@ static void walk_rebuild(const uint8_t *a, size_t len, size_t max, uint64_t seed
         pos += n;
     }
     ck_assert_int_eq(xbs_walk_end(w), XBS_OK);
-    ck_assert_uint_eq(ends, NTREE);
+    ck_assert_uint_eq(ends, XBS_NTREE);
     ck_assert_uint_eq(chunks, chunk_ends);
     xbs_walk_counts c;
     xbs_walk_counts_get(w, &c);
     ck_assert_uint_eq(c.bytes, len);
-    ck_assert_uint_eq(c.members, NTREE);
+    ck_assert_uint_eq(c.members, XBS_NTREE);
     ck_assert_uint_eq(c.open, 0);
     ck_assert_uint_eq(c.chunks, chunks + ends);
-    for (size_t i = 0; i < NTREE && !encrypted; i++) {
+    for (size_t i = 0; i < XBS_NTREE && !encrypted; i++) {
         char hex[65];
-        ck_assert_uint_eq(clen[i], tree[i].bytes);
+        ck_assert_uint_eq(clen[i], xbs_tree[i].bytes);
         sha256_hex(content[i], clen[i], hex);
-        ck_assert_msg(strcmp(hex, tree[i].sha256) == 0, "member %s differs", tree[i].path);
+        ck_assert_msg(strcmp(hex, xbs_tree[i].sha256) == 0, "member %s differs", xbs_tree[i].path);
     }
-    for (size_t i = 0; i < NTREE; i++)
+    for (size_t i = 0; i < XBS_NTREE; i++)
         free(content[i]);
     xbs_walk_free(w);
     xb_digest_close(d);
