@@ -14,11 +14,12 @@
 
 /* ---- the inner check --------------------------------------------------- */
 
-void xbc_inner_init(struct xbc_inner *in, xbcrypt_write_fn next, void *next_opaque)
+void xbc_inner_init(struct xbc_inner *in, xbcrypt_write_fn next, void *next_opaque, bool crc)
 {
     memset(in, 0, sizeof *in);
     in->next = next;
     in->next_opaque = next_opaque;
+    in->crc = crc;
 }
 
 /* Feeds the check while it is sound; its first error sticks and is told at
@@ -45,7 +46,8 @@ int xbc_inner_write(void *opaque, const void *buf, size_t len)
         if (in->head_len == sizeof in->head) {
             in->decided = true;
             if (xb_archive_is_archive(in->head, in->head_len) &&
-                xb_archive_check_new(0, &in->check, in->msg, sizeof in->msg) == XBCRYPT_OK)
+                xb_archive_check_new(in->crc ? 0 : XB_ARCHIVE_CHECK_NO_CRC, &in->check,
+                                     in->msg, sizeof in->msg) == XBCRYPT_OK)
                 inner_feed(in, in->head, in->head_len);
         }
     }
@@ -292,8 +294,8 @@ static void verify_summary(const struct arun *r, const xbcrypt_archive_summary *
         warning("%" PRIu64 " ignorable chunk%s of unknown type skipped", sum->ignored_chunks,
                 sum->ignored_chunks == 1 ? "" : "s");
     if (sum->checkpoints)
-        info("backup: xtrabackup_checkpoints present%s%s", sum->backup_type[0] ? ", backup_type = " : "",
-             sum->backup_type);
+        info("backup: xtrabackup_checkpoints present%s%s",
+             sum->backup_type[0] ? ", backup_type = " : "", sum->backup_type);
     else
         warning("no xtrabackup_checkpoints member: this archive did not come from a finished "
                 "backup");
@@ -388,7 +390,8 @@ int xbc_run_archive(const struct xbc_options *o)
     }
     if (o->mode == XBC_MODE_INFO)
         printf("# xbcrypt --xbstream --info: member path bytes chunks encrypted closed\n");
-    xbc_progress_start(&r.pg, o->progress, in_fd, o->mode == XBC_MODE_INFO || (writes && !o->output));
+    xbc_progress_start(&r.pg, o->progress, in_fd,
+                       o->mode == XBC_MODE_INFO || (writes && !o->output));
     st = archive_pump(&r, in_fd);
     xbcrypt_archive_summary sum = {.struct_size = sizeof sum};
     xb_archive_summary(r.a, &sum);

@@ -31,6 +31,7 @@ int xbc_run_archive(const struct xbc_options *o);
 struct xbc_inner {
     xbcrypt_write_fn next;
     void *next_opaque;
+    bool crc;              /* check each archive chunk's CRC-32 too */
     unsigned char head[8]; /* the first bytes, until there are 8 */
     size_t head_len;
     bool decided;          /* head is complete: archive or not */
@@ -38,7 +39,11 @@ struct xbc_inner {
     char msg[512];         /* why the check could not start */
 };
 
-void xbc_inner_init(struct xbc_inner *in, xbcrypt_write_fn next, void *next_opaque);
+/* `crc`: also check every archive chunk's CRC-32.  --verify does; -d does
+ * not (the XBCRYPT layer has just checked every byte's CRC-32 and SHA-256,
+ * and the archive's CRC would only catch damage done before encryption), so
+ * that the check stays at the cost of a header walk. */
+void xbc_inner_init(struct xbc_inner *in, xbcrypt_write_fn next, void *next_opaque, bool crc);
 /* An xbcrypt_write_fn; opaque is a struct xbc_inner. */
 int xbc_inner_write(void *opaque, const void *buf, size_t len);
 /*

@@ -190,7 +190,7 @@ static int run(const struct xbc_options *o)
         goto out;
 
     xbc_settings(o, o->algo, key, &set);
-    xbc_inner_init(&inner, xbc_sink_write, &sink);
+    xbc_inner_init(&inner, xbc_sink_write, &sink, false);
     if (xbc_stream_new(&s, &set, o->decrypt ? xbc_inner_write : xbc_sink_write,
                        o->decrypt ? (void *)&inner : (void *)&sink) != XBCRYPT_OK)
         goto out;

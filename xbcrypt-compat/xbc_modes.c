@@ -74,7 +74,7 @@ int xbc_run_verify(const struct xbc_options *o)
     struct xbc_inner inner; /* the archive inside, if it is one */
     xbcrypt_key *key = NULL;
     int rc = 1;
-    xbc_inner_init(&inner, NULL, NULL);
+    xbc_inner_init(&inner, NULL, NULL, true);
     const bool keyed = (o->key_file || o->wrapped_key_file) && o->algo != XBCRYPT_ALGO_NONE;
 
     if (xbc_start(o, &r.in_fd) != 0)
