@@ -733,11 +733,12 @@ START_TEST(test_sparse_input_encrypts_holes_as_zeros)
 }
 END_TEST
 
-/* 16 members open at once, interleaved in 64 KiB chunks, 4 MiB each: the
- * chunk buffers held stay within the bound the header states. */
+/* 16 members open at once, interleaved in 40000-byte payload chunks (so
+ * that each member always holds a part-filled 64 KiB XBCRYPT chunk), 4 MB
+ * each: the chunk buffers held stay within the bound the header states. */
 START_TEST(test_memory_bound_16_open)
 {
-    enum { MEMBERS = 16, PER = 4 << 20, PIECE = 65536 };
+    enum { MEMBERS = 16, PIECE = 40000, PER = 100 * PIECE };
     uint8_t *piece = gen_plain(PIECE);
     abuf b = {0};
     char names[MEMBERS][16];
