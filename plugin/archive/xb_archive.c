@@ -658,6 +658,10 @@ fail_member(xbcrypt_archive *a, xbcrypt_status code, const xa_member *m, const c
 
 static xbcrypt_status open_current(xbcrypt_archive *a, xa_member *m)
 {
+    /* An empty payload (versions 1 and 2) never got a buffer; re-sealing
+     * it still writes a header and a hash around it. */
+    if (!m->buf && !buf_grow(a, m, FRONT + (size_t)m->hdr.elen + TAIL))
+        return fail_member(a, XBCRYPT_E_NOMEM, m, "out of memory for the chunk");
     uint8_t *b = m->buf;
     size_t cap = m->cap, len = m->len;
     m->buf = NULL;
@@ -740,10 +744,11 @@ static xbcrypt_status open_feed(xbcrypt_archive *a, xa_member *m, const uint8_t 
                 break; /* the rest of the header comes next */
             if (open_header(a, m) != XBCRYPT_OK)
                 return a->st.status;
-            if (m->iv_left == 0 && m->hdr.elen == 0 && open_current(a, m) != XBCRYPT_OK)
-                return a->st.status;
-            else if (m->iv_left == 0)
+            if (m->iv_left == 0) {
                 m->phase = PH_PAYLOAD;
+                if (m->hdr.elen == 0 && open_current(a, m) != XBCRYPT_OK)
+                    return a->st.status;
+            }
             break;
         }
         case PH_IV: {

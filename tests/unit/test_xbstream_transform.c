@@ -794,6 +794,46 @@ START_TEST(test_memory_bound_16_open)
 }
 END_TEST
 
+/* Version-1 chunks of zero bytes (Percona's old writers made them) have
+ * no payload to gather: re-encrypting and decrypting them still works. */
+START_TEST(test_empty_v1_chunks)
+{
+    uint8_t v1[36] = {'X', 'B', 'C', 'R', 'Y', 'P', '0', '1'};
+    abuf b = {0};
+    ab_chunk(&b, 'P', "old.xbcrypt", 0, v1, sizeof v1);
+    ab_chunk(&b, 'E', "old.xbcrypt", 0, NULL, 0);
+    xbcrypt_key *key = fx_key("keys/key32.bin");
+    xbcrypt_key *nkey = fx_key("keys/key16.bin");
+    xbcrypt_archive_settings s = settings(XBCRYPT_ARCHIVE_REKEY, key, thread_counts[_i]);
+    s.new_key = nkey;
+    sink out = {0};
+    arun r;
+    run(&s, b.p, b.len, 0, &out, &r);
+    ck_assert_msg(r.st == XBCRYPT_OK, "%s", r.msg);
+    tree_out t;
+    rebuild(out.data, out.len, &t);
+    member *m = find(&t, "old.xbcrypt");
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_eq(m->len, 44 + 16 + 32); /* one version-3 chunk of no plaintext */
+    sink plain = {0};
+    decrypt_member(m, nkey, &plain);
+    ck_assert_uint_eq(plain.len, 0);
+    tree_free(&t);
+    sink_free(&out);
+    s.mode = XBCRYPT_ARCHIVE_DECRYPT;
+    run(&s, b.p, b.len, 1, &out, &r);
+    ck_assert_msg(r.st == XBCRYPT_OK, "%s", r.msg);
+    rebuild(out.data, out.len, &t);
+    ck_assert_uint_eq(find(&t, "old")->len, 0);
+    tree_free(&t);
+    sink_free(&out);
+    sink_free(&plain);
+    free(b.p);
+    xb_key_free(key);
+    xb_key_free(nkey);
+}
+END_TEST
+
 static Suite *transform_suite(void)
 {
     Suite *s = suite_create("xbstream_transform");
@@ -812,6 +852,7 @@ static Suite *transform_suite(void)
     tcase_add_test(tc, test_member_damaged);
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_settings_misuse);
+    tcase_add_loop_test(tc, test_empty_v1_chunks, 0, 4);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sizes");
