@@ -904,6 +904,10 @@ static xbcrypt_status member_new(xbcrypt_archive *a, xbs_member *wm, xa_member *
 static xbcrypt_status on_event(xbcrypt_archive *a, const xbs_event *ev)
 {
     xb_tally_event(&a->tally, ev);
+    /* A chunk starts: pass-through bytes of the chunks before it leave
+     * first (and are not dropped if this one fails). */
+    if ((ev->type == XBS_EV_CHUNK || ev->type == XBS_EV_MEMBER_END) && flush_raw(a) != XBCRYPT_OK)
+        return a->st.status;
     xa_member *m = NULL;
     if (ev->member) {
         if (ev->opened && member_new(a, ev->member, &m) != XBCRYPT_OK)
@@ -914,9 +918,6 @@ static xbcrypt_status on_event(xbcrypt_archive *a, const xbs_event *ev)
     }
     switch (ev->type) {
     case XBS_EV_CHUNK:
-        /* Pass-through bytes of earlier chunks leave before this one. */
-        if (flush_raw(a) != XBCRYPT_OK)
-            return a->st.status;
         if (m->role == R_RAW)
             return raw_put(a, ev->data, (size_t)ev->len);
         return XBCRYPT_OK;
@@ -935,8 +936,6 @@ static xbcrypt_status on_event(xbcrypt_archive *a, const xbs_event *ev)
         return XBCRYPT_OK;
     }
     case XBS_EV_MEMBER_END:
-        if (flush_raw(a) != XBCRYPT_OK)
-            return a->st.status;
         if (m->role == R_RAW && raw_put(a, ev->data, (size_t)ev->len) != XBCRYPT_OK)
             return a->st.status;
         if (m->role == R_SEAL && m->len && seal_current(a, m) != XBCRYPT_OK)

@@ -569,6 +569,18 @@ START_TEST(test_refusals)
     ck_assert_int_eq(r.st, XBCRYPT_E_ARCHIVE);
     ck_assert_ptr_nonnull(strstr(r.msg, "both would be extracted as 'a'"));
     sink_free(&out);
+    /* What came before the refused member is written, whole: here every
+     * chunk before it, passed through. */
+    b.len = 0;
+    ab_chunk(&b, 'P', "a", 0, "plain", 5);
+    ab_chunk(&b, 'E', "a", 0, NULL, 0);
+    ab_chunk(&b, 'P', "x", 0, "1", 1);
+    const size_t before = b.len;
+    ab_chunk(&b, 'P', "a.xbcrypt", 0, x.data, x.len);
+    run(&s, b.p, b.len, 0, &out, &r);
+    ck_assert_int_eq(r.st, XBCRYPT_E_ARCHIVE);
+    assert_bytes_eq(out.data, out.len, b.p, before, "written before the refusal");
+    sink_free(&out);
     /* ".xbcrypt" alone has no name left. */
     b.len = 0;
     ab_chunk(&b, 'P', "d/.xbcrypt", 0, x.data, x.len);
