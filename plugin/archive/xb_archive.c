@@ -658,6 +658,10 @@ fail_member(xbcrypt_archive *a, xbcrypt_status code, const xa_member *m, const c
 
 static xbcrypt_status open_current(xbcrypt_archive *a, xa_member *m)
 {
+    /* An empty payload (versions 1 and 2) never got a buffer; re-sealing
+     * it still writes a header and a hash around it. */
+    if (!m->buf && !buf_grow(a, m, FRONT + (size_t)m->hdr.elen + TAIL))
+        return fail_member(a, XBCRYPT_E_NOMEM, m, "out of memory for the chunk");
     uint8_t *b = m->buf;
     size_t cap = m->cap, len = m->len;
     m->buf = NULL;
@@ -740,10 +744,11 @@ static xbcrypt_status open_feed(xbcrypt_archive *a, xa_member *m, const uint8_t 
                 break; /* the rest of the header comes next */
             if (open_header(a, m) != XBCRYPT_OK)
                 return a->st.status;
-            if (m->iv_left == 0 && m->hdr.elen == 0 && open_current(a, m) != XBCRYPT_OK)
-                return a->st.status;
-            else if (m->iv_left == 0)
+            if (m->iv_left == 0) {
                 m->phase = PH_PAYLOAD;
+                if (m->hdr.elen == 0 && open_current(a, m) != XBCRYPT_OK)
+                    return a->st.status;
+            }
             break;
         }
         case PH_IV: {
@@ -899,6 +904,10 @@ static xbcrypt_status member_new(xbcrypt_archive *a, xbs_member *wm, xa_member *
 static xbcrypt_status on_event(xbcrypt_archive *a, const xbs_event *ev)
 {
     xb_tally_event(&a->tally, ev);
+    /* A chunk starts: pass-through bytes of the chunks before it leave
+     * first (and are not dropped if this one fails). */
+    if ((ev->type == XBS_EV_CHUNK || ev->type == XBS_EV_MEMBER_END) && flush_raw(a) != XBCRYPT_OK)
+        return a->st.status;
     xa_member *m = NULL;
     if (ev->member) {
         if (ev->opened && member_new(a, ev->member, &m) != XBCRYPT_OK)
@@ -909,9 +918,6 @@ static xbcrypt_status on_event(xbcrypt_archive *a, const xbs_event *ev)
     }
     switch (ev->type) {
     case XBS_EV_CHUNK:
-        /* Pass-through bytes of earlier chunks leave before this one. */
-        if (flush_raw(a) != XBCRYPT_OK)
-            return a->st.status;
         if (m->role == R_RAW)
             return raw_put(a, ev->data, (size_t)ev->len);
         return XBCRYPT_OK;
@@ -930,8 +936,6 @@ static xbcrypt_status on_event(xbcrypt_archive *a, const xbs_event *ev)
         return XBCRYPT_OK;
     }
     case XBS_EV_MEMBER_END:
-        if (flush_raw(a) != XBCRYPT_OK)
-            return a->st.status;
         if (m->role == R_RAW && raw_put(a, ev->data, (size_t)ev->len) != XBCRYPT_OK)
             return a->st.status;
         if (m->role == R_SEAL && m->len && seal_current(a, m) != XBCRYPT_OK)

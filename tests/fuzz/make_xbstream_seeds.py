@@ -97,6 +97,7 @@ def main():
         'interleaved': p('a', 0, b'1') + p('b', 0, b'xy') + p('a', 1, b'') + e('e') +
                        p('a', 1, b'2') + e('b') + e('a'),
         'member-cut-in-xbcrypt': enc_user[:200] + e('mysql/user.ibd.xbcrypt'),
+        'v1-empty-chunk': p('old.xbcrypt', 0, b'XBCRYP01' + bytes(28)) + e('old.xbcrypt'),
     }
     for name, data in [('plain', plain), ('interleaved', inter)] + list(hand.items()):
         for ctl in (0x00, 0x41, 0x6d):
@@ -106,7 +107,7 @@ def main():
                              ('user-xbcrypt', enc_user, (0x03, 0x25)),
                              ('plain', plain, (0x04, 0x8c, 0x03, 0x02)),
                              ('interleaved', inter, (0x0c, 0x94))] + \
-            [(k, v, (0x04, 0x03, 0x0d)) for k, v in hand.items()]:
+            [(k, v, (0x04, 0x03, 0x0d, 0x05)) for k, v in hand.items()]:
         for ctl in ctls:
             put('xbstream_transform', 'seed-%s-%02x' % (name, ctl), bytes([ctl]) + data)
 

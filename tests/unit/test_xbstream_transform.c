@@ -569,6 +569,18 @@ START_TEST(test_refusals)
     ck_assert_int_eq(r.st, XBCRYPT_E_ARCHIVE);
     ck_assert_ptr_nonnull(strstr(r.msg, "both would be extracted as 'a'"));
     sink_free(&out);
+    /* What came before the refused member is written, whole: here every
+     * chunk before it, passed through. */
+    b.len = 0;
+    ab_chunk(&b, 'P', "a", 0, "plain", 5);
+    ab_chunk(&b, 'E', "a", 0, NULL, 0);
+    ab_chunk(&b, 'P', "x", 0, "1", 1);
+    const size_t before = b.len;
+    ab_chunk(&b, 'P', "a.xbcrypt", 0, x.data, x.len);
+    run(&s, b.p, b.len, 0, &out, &r);
+    ck_assert_int_eq(r.st, XBCRYPT_E_ARCHIVE);
+    assert_bytes_eq(out.data, out.len, b.p, before, "written before the refusal");
+    sink_free(&out);
     /* ".xbcrypt" alone has no name left. */
     b.len = 0;
     ab_chunk(&b, 'P', "d/.xbcrypt", 0, x.data, x.len);
@@ -733,11 +745,12 @@ START_TEST(test_sparse_input_encrypts_holes_as_zeros)
 }
 END_TEST
 
-/* 16 members open at once, interleaved in 64 KiB chunks, 4 MiB each: the
- * chunk buffers held stay within the bound the header states. */
+/* 16 members open at once, interleaved in 40000-byte payload chunks (so
+ * that each member always holds a part-filled 64 KiB XBCRYPT chunk), 4 MB
+ * each: the chunk buffers held stay within the bound the header states. */
 START_TEST(test_memory_bound_16_open)
 {
-    enum { MEMBERS = 16, PER = 4 << 20, PIECE = 65536 };
+    enum { MEMBERS = 16, PIECE = 40000, PER = 100 * PIECE };
     uint8_t *piece = gen_plain(PIECE);
     abuf b = {0};
     char names[MEMBERS][16];
@@ -793,6 +806,46 @@ START_TEST(test_memory_bound_16_open)
 }
 END_TEST
 
+/* Version-1 chunks of zero bytes (Percona's old writers made them) have
+ * no payload to gather: re-encrypting and decrypting them still works. */
+START_TEST(test_empty_v1_chunks)
+{
+    uint8_t v1[36] = {'X', 'B', 'C', 'R', 'Y', 'P', '0', '1'};
+    abuf b = {0};
+    ab_chunk(&b, 'P', "old.xbcrypt", 0, v1, sizeof v1);
+    ab_chunk(&b, 'E', "old.xbcrypt", 0, NULL, 0);
+    xbcrypt_key *key = fx_key("keys/key32.bin");
+    xbcrypt_key *nkey = fx_key("keys/key16.bin");
+    xbcrypt_archive_settings s = settings(XBCRYPT_ARCHIVE_REKEY, key, thread_counts[_i]);
+    s.new_key = nkey;
+    sink out = {0};
+    arun r;
+    run(&s, b.p, b.len, 0, &out, &r);
+    ck_assert_msg(r.st == XBCRYPT_OK, "%s", r.msg);
+    tree_out t;
+    rebuild(out.data, out.len, &t);
+    member *m = find(&t, "old.xbcrypt");
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_eq(m->len, 44 + 16 + 32); /* one version-3 chunk of no plaintext */
+    sink plain = {0};
+    decrypt_member(m, nkey, &plain);
+    ck_assert_uint_eq(plain.len, 0);
+    tree_free(&t);
+    sink_free(&out);
+    s.mode = XBCRYPT_ARCHIVE_DECRYPT;
+    run(&s, b.p, b.len, 1, &out, &r);
+    ck_assert_msg(r.st == XBCRYPT_OK, "%s", r.msg);
+    rebuild(out.data, out.len, &t);
+    ck_assert_uint_eq(find(&t, "old")->len, 0);
+    tree_free(&t);
+    sink_free(&out);
+    sink_free(&plain);
+    free(b.p);
+    xb_key_free(key);
+    xb_key_free(nkey);
+}
+END_TEST
+
 static Suite *transform_suite(void)
 {
     Suite *s = suite_create("xbstream_transform");
@@ -811,6 +864,7 @@ static Suite *transform_suite(void)
     tcase_add_test(tc, test_member_damaged);
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_settings_misuse);
+    tcase_add_loop_test(tc, test_empty_v1_chunks, 0, 4);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sizes");
