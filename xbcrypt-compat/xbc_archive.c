@@ -271,10 +271,14 @@ static uint64_t unhashed_chunks(const struct arun *r)
 /* --xbstream --verify: the summary on stderr. */
 static void verify_summary(const struct arun *r, const xbcrypt_archive_summary *sum, bool keyed)
 {
-    info("verify passed: %" PRIu64 " member%s, %" PRIu64 " encrypted, %" PRIu64
+    char verified[64] = "";
+    if (keyed && sum->encrypted)
+        snprintf(verified, sizeof verified, " (%" PRIu64 " verified under the key)",
+                 sum->verified);
+    info("verify passed: %" PRIu64 " member%s, %" PRIu64 " encrypted%s, %" PRIu64
          " archive chunks, %" PRIu64 " bytes, %.3f s",
-         sum->members, sum->members == 1 ? "" : "s", sum->encrypted, sum->chunks, sum->bytes,
-         xbc_now() - r->t0);
+         sum->members, sum->members == 1 ? "" : "s", sum->encrypted, verified, sum->chunks,
+         sum->bytes, xbc_now() - r->t0);
     const char *structure = "checked: archive structure and CRC-32 of every chunk, every member "
                             "closed, safe paths";
     if (sum->encrypted == 0)

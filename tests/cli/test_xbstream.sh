@@ -94,7 +94,7 @@ case_ "--xbstream --verify of Percona's --encrypt stream, under the key"
 xb --xbstream --verify -f "$K32" -t 2 -i "$MEMBERS"
 expect_rc 0
 expect_out_empty
-expect_err '^xbcrypt: verify passed: 8 members, 8 encrypted'
+expect_err '^xbcrypt: verify passed: 8 members, 8 encrypted \(8 verified under the key\), 16 archive chunks, 10821326 bytes, '
 expect_err '^xbcrypt: checked: .*crc-32.*closed.*paths.*under the key'
 expect_err 'xtrabackup_checkpoints.*backup_type = full-backuped'
 expect_no_err 'error|warning'
