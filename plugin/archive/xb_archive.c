@@ -26,7 +26,10 @@
  * its XBCRYPT chunk (decrypt), as the stream decoder does.  Archive-level
  * faults (CRC of an archive chunk, a cut, an unsafe path) are found by the
  * producer; what was queued before is written, and the pass-through bytes
- * of the failing archive chunk are dropped.
+ * of the failing archive chunk not yet queued are dropped.  Pass-through
+ * chunks are copied as they arrive, one buffer at a time (memory stays
+ * bounded whatever their length), so those queued earlier are written: the
+ * output can end inside a pass-through chunk, never inside one of ours.
  */
 #include "archive/xb_archive_tally.h"
 #include "format/xb_format.h"
