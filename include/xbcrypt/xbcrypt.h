@@ -529,10 +529,14 @@ typedef struct xbcrypt_api {
  * Output payload chunks are at most 10 MiB, offsets contiguous, each
  * member's EOF chunk after its last payload; members come out in the order
  * their data completes, each member's chunks in order.  A failure names
- * the member (and the XBCRYPT chunk, the archive chunk and offsets); what
- * was written before it is whole archive chunks, but the archive is then
- * unfinished.  Paths that are empty, absolute, have a ".." component or a
- * NUL byte, or are 512 bytes or longer fail with XBCRYPT_E_UNSAFE_PATH.
+ * the member (and the XBCRYPT chunk, the archive chunk and offsets); the
+ * archive written is then unfinished.  What was written before it is whole
+ * archive chunks, except for members passed through unchanged (DECRYPT and
+ * REKEY: those not named *.xbcrypt), whose chunks are copied as they
+ * arrive, in pieces of one buffer: the output may then end inside such a
+ * chunk, as the input did.  Paths that are empty, absolute, have a ".."
+ * component or a NUL byte, or are 512 bytes or longer fail with
+ * XBCRYPT_E_UNSAFE_PATH.
  *
  * Threads: `threads` workers are shared by all members (as for an
  * encoder); callbacks run on the thread inside feed() or finish().

@@ -26,7 +26,10 @@
  * its XBCRYPT chunk (decrypt), as the stream decoder does.  Archive-level
  * faults (CRC of an archive chunk, a cut, an unsafe path) are found by the
  * producer; what was queued before is written, and the pass-through bytes
- * of the failing archive chunk are dropped.
+ * of the failing archive chunk not yet queued are dropped.  Pass-through
+ * chunks are copied as they arrive, one buffer at a time (memory stays
+ * bounded whatever their length), so those queued earlier are written: the
+ * output can end inside a pass-through chunk, never inside one of ours.
  */
 #include "archive/xb_archive_tally.h"
 #include "format/xb_format.h"
@@ -596,6 +599,18 @@ static xbcrypt_status raw_put(xbcrypt_archive *a, const uint8_t *p, size_t n)
     return XBCRYPT_OK;
 }
 
+/* Appends `take` bytes from p (zeros when p is NULL: a sparse hole) to
+ * the member's chunk; returns p moved past them. */
+static const uint8_t *append(xa_member *m, const uint8_t *p, size_t take)
+{
+    if (p)
+        memcpy(m->buf + FRONT + m->len, p, take);
+    else
+        memset(m->buf + FRONT + m->len, 0, take);
+    m->len += take;
+    return p ? p + take : NULL;
+}
+
 /* ---- encrypting members ---- */
 
 static size_t sealed_size(const xbcrypt_archive *a, size_t plain)
@@ -626,13 +641,7 @@ static xbcrypt_status seal_feed(xbcrypt_archive *a, xa_member *m, const uint8_t 
             m->len = 0;
         }
         size_t take = chunk - m->len < n ? chunk - m->len : (size_t)n;
-        if (p) {
-            memcpy(m->buf + FRONT + m->len, p, take);
-            p += take;
-        } else {
-            memset(m->buf + FRONT + m->len, 0, take);
-        }
-        m->len += take;
+        p = append(m, p, take);
         n -= take;
         if (m->len == chunk && seal_current(a, m) != XBCRYPT_OK)
             return a->st.status;
@@ -776,13 +785,7 @@ static xbcrypt_status open_feed(xbcrypt_archive *a, xa_member *m, const uint8_t 
             size_t take = need < room ? need : room;
             if (take > n)
                 take = (size_t)n;
-            if (p) {
-                memcpy(m->buf + FRONT + m->len, p, take);
-                p += take;
-            } else {
-                memset(m->buf + FRONT + m->len, 0, take);
-            }
-            m->len += take;
+            p = append(m, p, take);
             m->in_pos += take;
             n -= take;
             if (m->len == m->hdr.elen && open_current(a, m) != XBCRYPT_OK)

@@ -12,6 +12,7 @@
 #include "crypto/xb_crypto.h"
 #include "format/xb_format.h"
 #include "unit_util.h"
+#include "xbs_build.h"
 #include "xbs_manifest.h"
 #include "xbstream/xbs_format.h"
 #include "xbstream/xbs_walk.h"
@@ -427,33 +428,6 @@ END_TEST
 
 /* ---- refusals and damage ---- */
 
-typedef struct abuf {
-    uint8_t *p;
-    size_t len, cap;
-} abuf;
-
-static void ab_put(abuf *b, const void *src, size_t n)
-{
-    if (b->len + n > b->cap) {
-        b->cap = (b->len + n) * 2 + 4096;
-        b->p = realloc(b->p, b->cap);
-    }
-    if (n)
-        memcpy(b->p + b->len, src, n);
-    b->len += n;
-}
-
-static void ab_chunk(abuf *b, uint8_t type, const char *path, uint64_t off, const void *payload,
-                     size_t len)
-{
-    xbs_header h = {.type = type, .plen = (uint32_t)strlen(path), .path = (const uint8_t *)path,
-                    .len = len, .off = off, .crc = len ? xb_crc32(payload, len) : 0};
-    uint8_t hb[XBS_HEADER_MAX];
-    ab_put(b, hb, xbs_header_encode(hb, &h));
-    if (type != XBS_TYPE_EOF)
-        ab_put(b, payload, len);
-}
-
 /* An XBCRYPT stream of `n` bytes of the fixtures' rule, chunk size 1024. */
 static void xbcrypt_of(size_t n, const xbcrypt_key *key, sink *out)
 {
@@ -479,10 +453,10 @@ START_TEST(test_member_cut_inside_xbcrypt_chunk)
                                         "payload (440 of 1056 bytes)"};
     for (size_t k = 0; k < 3; k++) {
         abuf b = {0};
-        ab_chunk(&b, 'P', "ok.xbcrypt", 0, x.data, x.len);
-        ab_chunk(&b, 'E', "ok.xbcrypt", 0, NULL, 0);
-        ab_chunk(&b, 'P', "t.ibd.xbcrypt", 0, x.data, cuts[k]);
-        ab_chunk(&b, 'E', "t.ibd.xbcrypt", 0, NULL, 0);
+        ab_chunk(&b, 'P', 0, "ok.xbcrypt", 0, x.data, x.len);
+        ab_chunk(&b, 'E', 0, "ok.xbcrypt", 0, NULL, 0);
+        ab_chunk(&b, 'P', 0, "t.ibd.xbcrypt", 0, x.data, cuts[k]);
+        ab_chunk(&b, 'E', 0, "t.ibd.xbcrypt", 0, NULL, 0);
         xbcrypt_archive_settings s = settings(XBCRYPT_ARCHIVE_DECRYPT, key, 2);
         sink out = {0};
         arun r;
@@ -515,8 +489,8 @@ START_TEST(test_member_damaged)
      * only the member's own CRC can tell. */
     x.data[60 + 1024 + 32 + 60 + 7] ^= 0x40;
     abuf b = {0};
-    ab_chunk(&b, 'P', "d/x.xbcrypt", 0, x.data, x.len);
-    ab_chunk(&b, 'E', "d/x.xbcrypt", 0, NULL, 0);
+    ab_chunk(&b, 'P', 0, "d/x.xbcrypt", 0, x.data, x.len);
+    ab_chunk(&b, 'E', 0, "d/x.xbcrypt", 0, NULL, 0);
     xbcrypt_archive_settings s = settings(XBCRYPT_ARCHIVE_VERIFY, key, 2);
     arun r;
     run(&s, b.p, b.len, 0, NULL, &r);
@@ -560,10 +534,10 @@ START_TEST(test_refusals)
     sink x = {0};
     xbcrypt_of(100, key, &x);
     abuf b = {0};
-    ab_chunk(&b, 'P', "a", 0, "plain", 5);
-    ab_chunk(&b, 'E', "a", 0, NULL, 0);
-    ab_chunk(&b, 'P', "a.xbcrypt", 0, x.data, x.len);
-    ab_chunk(&b, 'E', "a.xbcrypt", 0, NULL, 0);
+    ab_chunk(&b, 'P', 0, "a", 0, "plain", 5);
+    ab_chunk(&b, 'E', 0, "a", 0, NULL, 0);
+    ab_chunk(&b, 'P', 0, "a.xbcrypt", 0, x.data, x.len);
+    ab_chunk(&b, 'E', 0, "a.xbcrypt", 0, NULL, 0);
     s.mode = XBCRYPT_ARCHIVE_DECRYPT;
     run(&s, b.p, b.len, 0, &out, &r);
     ck_assert_int_eq(r.st, XBCRYPT_E_ARCHIVE);
@@ -572,19 +546,19 @@ START_TEST(test_refusals)
     /* What came before the refused member is written, whole: here every
      * chunk before it, passed through. */
     b.len = 0;
-    ab_chunk(&b, 'P', "a", 0, "plain", 5);
-    ab_chunk(&b, 'E', "a", 0, NULL, 0);
-    ab_chunk(&b, 'P', "x", 0, "1", 1);
+    ab_chunk(&b, 'P', 0, "a", 0, "plain", 5);
+    ab_chunk(&b, 'E', 0, "a", 0, NULL, 0);
+    ab_chunk(&b, 'P', 0, "x", 0, "1", 1);
     const size_t before = b.len;
-    ab_chunk(&b, 'P', "a.xbcrypt", 0, x.data, x.len);
+    ab_chunk(&b, 'P', 0, "a.xbcrypt", 0, x.data, x.len);
     run(&s, b.p, b.len, 0, &out, &r);
     ck_assert_int_eq(r.st, XBCRYPT_E_ARCHIVE);
     assert_bytes_eq(out.data, out.len, b.p, before, "written before the refusal");
     sink_free(&out);
     /* ".xbcrypt" alone has no name left. */
     b.len = 0;
-    ab_chunk(&b, 'P', "d/.xbcrypt", 0, x.data, x.len);
-    ab_chunk(&b, 'E', "d/.xbcrypt", 0, NULL, 0);
+    ab_chunk(&b, 'P', 0, "d/.xbcrypt", 0, x.data, x.len);
+    ab_chunk(&b, 'E', 0, "d/.xbcrypt", 0, NULL, 0);
     run(&s, b.p, b.len, 0, &out, &r);
     ck_assert_int_eq(r.st, XBCRYPT_E_UNSAFE_PATH);
     ck_assert_ptr_nonnull(strstr(r.msg, "without .xbcrypt its name is not a safe path"));
@@ -592,10 +566,10 @@ START_TEST(test_refusals)
 
     /* Unclosed: records with closed = 0 after the closed ones. */
     b.len = 0;
-    ab_chunk(&b, 'P', "open1", 0, "12", 2);
-    ab_chunk(&b, 'P', "shut", 0, "x", 1);
-    ab_chunk(&b, 'E', "shut", 0, NULL, 0);
-    ab_chunk(&b, 'P', "open2", 0, "3", 1);
+    ab_chunk(&b, 'P', 0, "open1", 0, "12", 2);
+    ab_chunk(&b, 'P', 0, "shut", 0, "x", 1);
+    ab_chunk(&b, 'E', 0, "shut", 0, NULL, 0);
+    ab_chunk(&b, 'P', 0, "open2", 0, "3", 1);
     records rec = {0};
     s = settings(XBCRYPT_ARCHIVE_ENCRYPT, key, 2);
     s.on_member = record;
@@ -616,7 +590,7 @@ START_TEST(test_refusals)
     run(&s, NULL, 0, 0, &out, &r);
     ck_assert_int_eq(r.st, XBCRYPT_E_EMPTY);
     b.len = 0;
-    ab_chunk(&b, 'P', "../etc/x", 0, "12", 2);
+    ab_chunk(&b, 'P', 0, "../etc/x", 0, "12", 2);
     run(&s, b.p, b.len, 0, &out, &r);
     ck_assert_int_eq(r.st, XBCRYPT_E_UNSAFE_PATH);
     ck_assert_uint_eq(out.len, 0);
@@ -717,7 +691,7 @@ START_TEST(test_sparse_input_encrypts_holes_as_zeros)
     uint8_t hb[XBS_HEADER_MAX];
     ab_put(&b, hb, xbs_header_encode(hb, &h));
     ab_put(&b, both, sizeof both);
-    ab_chunk(&b, 'E', "f", 0, NULL, 0);
+    ab_chunk(&b, 'E', 0, "f", 0, NULL, 0);
     xbcrypt_key *key = fx_key("keys/key32.bin");
     xbcrypt_archive_settings s = settings(XBCRYPT_ARCHIVE_ENCRYPT, key, 0);
     sink enc = {0};
@@ -758,9 +732,9 @@ START_TEST(test_memory_bound_16_open)
         snprintf(names[i], sizeof names[i], "db/t%02d.ibd", i);
     for (size_t off = 0; off < PER; off += PIECE)
         for (int i = 0; i < MEMBERS; i++)
-            ab_chunk(&b, 'P', names[i], off, piece, PIECE);
+            ab_chunk(&b, 'P', 0, names[i], off, piece, PIECE);
     for (int i = 0; i < MEMBERS; i++)
-        ab_chunk(&b, 'E', names[i], 0, NULL, 0);
+        ab_chunk(&b, 'E', 0, names[i], 0, NULL, 0);
     xbcrypt_key *key = fx_key("keys/key32.bin");
     const unsigned threads = 4;
     xbcrypt_archive_settings s = settings(XBCRYPT_ARCHIVE_ENCRYPT, key, threads);
@@ -812,8 +786,8 @@ START_TEST(test_empty_v1_chunks)
 {
     uint8_t v1[36] = {'X', 'B', 'C', 'R', 'Y', 'P', '0', '1'};
     abuf b = {0};
-    ab_chunk(&b, 'P', "old.xbcrypt", 0, v1, sizeof v1);
-    ab_chunk(&b, 'E', "old.xbcrypt", 0, NULL, 0);
+    ab_chunk(&b, 'P', 0, "old.xbcrypt", 0, v1, sizeof v1);
+    ab_chunk(&b, 'E', 0, "old.xbcrypt", 0, NULL, 0);
     xbcrypt_key *key = fx_key("keys/key32.bin");
     xbcrypt_key *nkey = fx_key("keys/key16.bin");
     xbcrypt_archive_settings s = settings(XBCRYPT_ARCHIVE_REKEY, key, thread_counts[_i]);
