@@ -79,6 +79,24 @@ static const xbcrypt_api xb_api_v1 = {
     .decoder_buffer = xb_decoder_buffer,
     .decoder_commit = xb_decoder_commit,
     .decoder_fault = xb_decoder_fault,
+
+    .archive_settings_default = xb_archive_settings_default,
+    .archive_new = xb_archive_new,
+    .archive_feed = xb_archive_feed,
+    .archive_finish = xb_archive_finish,
+    .archive_free = xb_archive_free,
+    .archive_status = xb_archive_status,
+    .archive_message = xb_archive_message,
+    .archive_summary = xb_archive_summary,
+    .archive_stats = xb_archive_stats,
+    .archive_write_error = xb_archive_write_error,
+    .archive_check_new = xb_archive_check_new,
+    .archive_check_feed = xb_archive_check_feed,
+    .archive_check_finish = xb_archive_check_finish,
+    .archive_check_status = xb_archive_check_status,
+    .archive_check_message = xb_archive_check_message,
+    .archive_check_summary = xb_archive_check_summary,
+    .archive_check_free = xb_archive_check_free,
 };
 
 XBCRYPT_EXPORT const xbcrypt_api *xbcrypt_plugin_api(unsigned abi_major)

@@ -60,6 +60,11 @@ const char *xb_status_name(xbcrypt_status status)
     case XBCRYPT_E_THREAD: return "cannot start threads";
     case XBCRYPT_E_IO: return "cannot read key";
     case XBCRYPT_E_UNSUPPORTED: return "not supported";
+    case XBCRYPT_E_ARCHIVE: return "malformed archive";
+    case XBCRYPT_E_UNSAFE_PATH: return "unsafe member path";
+    case XBCRYPT_E_UNCLOSED: return "archive member never closed";
+    case XBCRYPT_E_EMPTY: return "empty archive";
+    case XBCRYPT_E_ENCRYPTED: return "member already encrypted";
     }
     return "unknown status";
 }

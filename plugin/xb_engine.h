@@ -102,4 +102,56 @@ xbcrypt_status xb_envelope_rewrap(const void *wrapped, size_t wrapped_len,
                                   size_t *out_len, char *msg, size_t msg_size);
 void xb_envelope_free(void *wrapped);
 
+/*
+ * XBSTREAM archive check: an archive fed in any split, followed chunk by
+ * chunk without keeping payload bytes (plugin/xbstream walks it, CRC-32
+ * through plugin/crypto).  It checks every chunk's CRC (unless
+ * XB_ARCHIVE_CHECK_NO_CRC), the path rules, sparse maps, offsets contiguous
+ * per member, no chunk after a member's EOF chunk; finish() then says
+ * whether the archive ended inside a chunk (XBCRYPT_E_TRUNCATED), held no
+ * chunk (XBCRYPT_E_EMPTY) or left members unclosed (XBCRYPT_E_UNCLOSED).
+ * Other failures: XBCRYPT_E_MAGIC, E_UNSAFE_PATH, E_ARCHIVE, E_CRC,
+ * E_LIMIT (sparse map too long), E_NOMEM.  The first error sticks; the
+ * message names the archive chunk, its offset and the member.  Memory: a
+ * header (< 600 bytes), one record per member path (its path + ~100 bytes),
+ * a sparse map while one is read (8 bytes per entry as they arrive, at most
+ * 2^20 entries).  One object per thread; no thread is started.
+ */
+#define XB_ARCHIVE_CHECK_NO_CRC XBCRYPT_ARCHIVE_CHECK_NO_CRC
+typedef xbcrypt_archive_check xb_archive_check;
+/* 1 when buf starts with the archive magic XBSTCK01 (len >= 8). */
+int xb_archive_is_archive(const void *buf, size_t len);
+xbcrypt_status xb_archive_check_new(unsigned flags, xb_archive_check **out, char *msg,
+                                    size_t msg_size);
+xbcrypt_status xb_archive_check_feed(xb_archive_check *c, const void *buf, size_t len);
+xbcrypt_status xb_archive_check_finish(xb_archive_check *c);
+xbcrypt_status xb_archive_check_status(const xb_archive_check *c);
+/* "" while OK. */
+const char *xb_archive_check_message(const xb_archive_check *c);
+/* Valid at any time (so far); set out->struct_size first. */
+void xb_archive_check_summary(const xb_archive_check *c, xbcrypt_archive_summary *out);
+void xb_archive_check_free(xb_archive_check *c);
+
+/*
+ * Member-level transform of an XBSTREAM archive: see xbcrypt_archive_settings
+ * and the archive functions of xbcrypt_api in the public header (modes,
+ * ownership, return codes, memory).  write may be NULL for VERIFY and INFO
+ * (it is not called then).
+ */
+void xb_archive_settings_default(xbcrypt_archive_settings *s);
+xbcrypt_status xb_archive_new(const xbcrypt_archive_settings *s, xbcrypt_write_fn write,
+                              void *opaque, xbcrypt_archive **out, char *msg, size_t msg_size);
+xbcrypt_status xb_archive_feed(xbcrypt_archive *a, const void *buf, size_t len);
+xbcrypt_status xb_archive_finish(xbcrypt_archive *a);
+void xb_archive_free(xbcrypt_archive *a);
+xbcrypt_status xb_archive_status(const xbcrypt_archive *a);
+const char *xb_archive_message(const xbcrypt_archive *a);
+void xb_archive_summary(const xbcrypt_archive *a, xbcrypt_archive_summary *out);
+/* chunks, plaintext_bytes, hashed_chunks: XBCRYPT chunks of members;
+ * bytes_in: archive bytes fed; encrypted_bytes: archive bytes written. */
+void xb_archive_stats(const xbcrypt_archive *a, xbcrypt_stats *stats);
+int xb_archive_write_error(const xbcrypt_archive *a);
+/* Most bytes of chunk buffers held at once so far (tests of the bound). */
+size_t xb_archive_peak_bytes(const xbcrypt_archive *a);
+
 #endif /* XB_ENGINE_H */

@@ -10,6 +10,7 @@
  * lower-case, no final period.  Exit status 0 means the whole output was
  * written; anything else is 1.
  */
+#include "xbc_archive.h"
 #include "xbc_common.h"
 #include "xbc_envelope.h"
 #include "xbc_modes.h"
@@ -37,6 +38,7 @@ static int usage(void)
     printf(
         "Usage: xbcrypt --encrypt-algo=ALGO [--decrypt] [OPTION]...\n"
         "       xbcrypt --verify | --rekey | --info [OPTION]...\n"
+        "       xbcrypt --xbstream [-d | --verify | --rekey | --info] [OPTION]...\n"
         "Encrypt standard input (or --input) to standard output (or --output) in Percona\n"
         "XtraBackup's XBCRYPT format, or decrypt it with --decrypt.\n"
         "\n"
@@ -82,6 +84,18 @@ static int usage(void)
           "                               flagged, 1 on damage\n"
           "\n",
           stdout);
+    fputs("Archives (a streamed backup is an XBSTREAM archive of files):\n"
+          "      --xbstream               work member by member: encrypting makes every NAME\n"
+          "                               a NAME.xbcrypt member (what xtrabackup --encrypt\n"
+          "                               --stream=xbstream writes), -d turns NAME.xbcrypt\n"
+          "                               back into NAME, --rekey re-encrypts every\n"
+          "                               NAME.xbcrypt, --verify checks every member, --info\n"
+          "                               lists them; -s and -t apply inside members; a\n"
+          "                               damaged, unsafe or unclosed member is an error\n"
+          "  Without --xbstream, -d and --verify also follow the archive inside a whole\n"
+          "  stream (when it starts with XBSTCK01) and fail, exit 1, when it is cut short.\n"
+          "\n",
+          stdout);
     fputs("Public-key envelope (the backup host holds no key that can decrypt):\n"
           "      --recipient=FINGERPRINT  encrypt under a fresh random data key, wrapped to\n"
           "                               this OpenPGP key (full fingerprint; repeat for more)\n"
@@ -107,6 +121,10 @@ static int usage(void)
           "  xbcrypt --rekey -a AES256 -f old.key --new-encrypt-key-file=new.key \\\n"
           "          -i backup.xbstream.xbcrypt -o backup.rekeyed.xbcrypt\n"
           "  xbcrypt --info -i backup.xbstream.xbcrypt\n"
+          "  xbcrypt --xbstream -a AES256 -f backup.key < backup.xbstream > backup.enc.xbstream\n"
+          "  xbcrypt --xbstream -d -a AES256 -f backup.key < backup.enc.xbstream | mbstream -x\n"
+          "  xbcrypt --xbstream --rekey -a AES256 -f old.key --new-encrypt-key-file=new.key \\\n"
+          "          -i backup.enc.xbstream -o backup.rekeyed.xbstream\n"
           "  xbcrypt -a AES256 --recipient=FPR --wrapped-key-file=backup.key.asc \\\n"
           "          < backup.xbstream > backup.xbstream.xbcrypt\n"
           "  xbcrypt -d -a AES256 --wrapped-key-file=backup.key.asc < backup.xbstream.xbcrypt\n",
@@ -159,6 +177,7 @@ static int run(const struct xbc_options *o)
     bool partial = false; /* encrypted bytes went where they cannot be taken back */
     struct xbc_stream s = {.decrypt = o->decrypt};
     struct xbc_sink sink = {.fd = -1, .written = 0};
+    struct xbc_inner inner = {.check = NULL}; /* -d: the archive inside, if it is one */
     struct xbc_output out;
     struct xbc_progress pg;
     xbcrypt_settings set;
@@ -178,7 +197,9 @@ static int run(const struct xbc_options *o)
         goto out;
 
     xbc_settings(o, o->algo, key, &set);
-    if (xbc_stream_new(&s, &set, xbc_sink_write, &sink) != XBCRYPT_OK)
+    xbc_inner_init(&inner, xbc_sink_write, &sink, false);
+    if (xbc_stream_new(&s, &set, o->decrypt ? xbc_inner_write : xbc_sink_write,
+                       o->decrypt ? (void *)&inner : (void *)&sink) != XBCRYPT_OK)
         goto out;
 
     /* Last of all, so that nothing appears when an earlier step fails. */
@@ -204,6 +225,8 @@ static int run(const struct xbc_options *o)
     xbc_stream_stats(&s, &stats);
     if (xbc_report(o, &s, &pump, st, out_name) != 0) {
         /* reported */
+    } else if (o->decrypt && xbc_inner_end(&inner) != 0) {
+        /* the archive inside is cut short: reported */
     } else if (xbc_output_commit(&out, err, sizeof err) != 0) {
         error("%s", err);
     } else {
@@ -229,6 +252,7 @@ static int run(const struct xbc_options *o)
 out:
     xbc_envelope_end(&env, rc == 0 || partial);
     xbc_stream_free(&s);
+    xbc_inner_free(&inner);
     xb_key_free(key);
     if (in_fd != STDIN_FILENO)
         close(in_fd);
@@ -306,6 +330,8 @@ int main(int argc, char **argv)
     }
 
     harden();
+    if (o.xbstream)
+        return xbc_run_archive(&o);
     switch (o.mode) {
     case XBC_MODE_VERIFY:
         return xbc_run_verify(&o);

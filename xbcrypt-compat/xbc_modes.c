@@ -1,5 +1,6 @@
 /* xbc_modes.c - --verify, --rekey and --info; see xbc_modes.h. */
 #include "xbc_modes.h"
+#include "xbc_archive.h"
 #include "xbc_common.h"
 #include "xbc_envelope.h"
 #include "xbc_progress.h"
@@ -164,8 +165,10 @@ int xbc_run_verify(const struct xbc_options *o)
 {
     struct run r = {.in_fd = STDIN_FILENO, .s = {.decrypt = true}};
     struct verify_notes vn = {.mismatch = false};
+    struct xbc_inner inner; /* the archive inside, if it is one */
     xbcrypt_key *key = NULL;
     int rc = 1;
+    xbc_inner_init(&inner, NULL, NULL, true);
     const bool keyed = (o->key_file || o->wrapped_key_file) && o->algo != XBCRYPT_ALGO_NONE;
 
     if (xbc_start(o, &r.in_fd) != 0)
@@ -181,13 +184,20 @@ int xbc_run_verify(const struct xbc_options *o)
              keyed ? "with the key" : o->algo == XBCRYPT_ALGO_NONE ? "unencrypted (NONE)"
                                                                  : "without a key",
              o->threads, o->threads == 1 ? "" : "s");
-    xbcrypt_status st = decode_all(&r, o, &set, NULL, NULL);
+    /* Without the key there is no plaintext, so no archive to follow. */
+    const bool plain = keyed || o->algo == XBCRYPT_ALGO_NONE;
+    xbcrypt_status st = decode_all(&r, o, &set, plain ? xbc_inner_write : NULL, &inner);
     if (!r.s.dec)
         goto out;
     double dt = xbc_now() - r.p.t0;
     if (xbc_report(o, &r.s, &r.p, st, "standard output") != 0) {
         info("verify failed: %" PRIu64 " chunk%s passed before the error", r.stats.chunks,
              r.stats.chunks == 1 ? "" : "s");
+        goto out;
+    }
+    if (xbc_inner_end(&inner) != 0) {
+        info("verify failed: all %" PRIu64 " chunks passed, the archive inside did not",
+             r.stats.chunks);
         goto out;
     }
     if ((rc = verify_refusals(o, &r, &vn)) != 0)
@@ -211,9 +221,11 @@ int xbc_run_verify(const struct xbc_options *o)
              "; version-1 and -2 chunks carry no SHA-256, so for them the key itself could "
              "not be checked",
              t->hashed_chunks);
+    xbc_inner_summary(&inner);
     rc = 0;
 out:
     run_end(&r);
+    xbc_inner_free(&inner);
     xb_key_free(key);
     return rc;
 }
@@ -228,9 +240,7 @@ static int feed_encoder(void *opaque, const void *buf, size_t len)
     return st == XBCRYPT_OK ? 0 : (int)st;
 }
 
-/* The keys of a rekey: NULL for NONE.  Returns 0, or -1 after printing
- * why (keys loaded so far are left for the caller to free). */
-static int rekey_keys(const struct xbc_options *o, xbcrypt_key **old_key, xbcrypt_key **new_key)
+int xbc_rekey_keys(const struct xbc_options *o, xbcrypt_key **old_key, xbcrypt_key **new_key)
 {
     if (o->algo != XBCRYPT_ALGO_NONE && !(*old_key = xbc_envelope_or_key_file(o)))
         return -1;
@@ -262,7 +272,7 @@ int xbc_run_rekey(const struct xbc_options *o)
         goto out;
     if (o->output && xbc_check_output(o->output) != 0)
         goto out;
-    if (rekey_keys(o, &old_key, &new_key) != 0)
+    if (xbc_rekey_keys(o, &old_key, &new_key) != 0)
         goto out;
     xbcrypt_settings set;
     xbc_settings(o, o->new_algo, new_key, &set);

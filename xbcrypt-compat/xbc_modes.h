@@ -38,6 +38,11 @@ void xbc_crypt_done(const struct xbc_options *o, const xbcrypt_stats *t);
 /* 0 when the whole stream was re-encrypted and the output is in place. */
 int xbc_run_rekey(const struct xbc_options *o);
 
+/* The keys of a rekey (also --xbstream --rekey): *old_key NULL for NONE.
+ * Returns 0, or -1 after printing why (keys loaded so far are left for the
+ * caller to free). */
+int xbc_rekey_keys(const struct xbc_options *o, xbcrypt_key **old_key, xbcrypt_key **new_key);
+
 /* Exit status of --info: the stream was read to its end and nothing is
  * odd; it was, but something is flagged; or it could not be read. */
 #define XBC_INFO_OK 0

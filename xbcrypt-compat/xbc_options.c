@@ -30,7 +30,8 @@ enum opt_id {
     OPT_RECIPIENT,
     OPT_WRAPPED_KEY_FILE,
     OPT_NEW_WRAPPED_KEY_FILE,
-    OPT_REWRAP
+    OPT_REWRAP,
+    OPT_XBSTREAM
 };
 
 struct opt_def {
@@ -80,6 +81,9 @@ static const struct opt_def options[] = {
     {"wrapped-key-file", 0, OPT_WRAPPED_KEY_FILE, true},
     {"new-wrapped-key-file", 0, OPT_NEW_WRAPPED_KEY_FILE, true},
     {"rewrap", 0, OPT_REWRAP, false},
+    /* Issue 11: the input is an XBSTREAM archive, worked member by member.
+     * Long name only, not a name or prefix of Percona's. */
+    {"xbstream", 0, OPT_XBSTREAM, false},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -339,6 +343,9 @@ static void apply(struct parser *p, const struct opt_def *d, const char *value)
     case OPT_NO_PROGRESS:
         o->progress = XBC_PROGRESS_OFF;
         break;
+    case OPT_XBSTREAM:
+        o->xbstream = true;
+        break;
     case OPT_CHUNK_SIZE:
         number(p, d, value, XBCRYPT_CHUNK_SIZE_MIN, XBCRYPT_CHUNK_SIZE_MAX,
                " bytes, the format's limit", &o->chunk_size);
@@ -544,6 +551,8 @@ enum xbc_args_result xbc_parse_args(int argc, char **argv, struct xbc_options *o
 
     check_mode(&p);
     check_envelope(&p);
+    if (out->xbstream && out->mode == XBC_MODE_REWRAP)
+        fail(&p, "--rewrap touches no data: --xbstream is not used with it");
     if (p.key_refused)
         return refuse(&p, XBC_ARGS_KEY_REFUSED, hint_key_file,
                       "--encrypt-key (-k) is refused: a key on the command line can be read by "
@@ -575,6 +584,13 @@ enum xbc_args_result xbc_parse_args(int argc, char **argv, struct xbc_options *o
         return refuse(&p, XBC_ARGS_ERROR, hint_key_file,
                       "--encrypt-algo=%s needs a key: --encrypt-key-file is missing",
                       xbc_algo_name(out->algo));
+    if (out->xbstream && out->mode == XBC_MODE_CRYPT && !out->decrypt &&
+        out->algo == XBCRYPT_ALGO_NONE)
+        return refuse(&p, XBC_ARGS_ERROR,
+                      "pass --encrypt-algo=AES256 and --encrypt-key-file=KEYFILE; without "
+                      "encryption the archive needs no xbcrypt at all",
+                      "--xbstream with --encrypt-algo=NONE would rename every member to "
+                      "NAME.xbcrypt and leave its data unencrypted");
     if (out->mode == XBC_MODE_REKEY)
         return check_rekey(&p);
     return XBC_ARGS_RUN;

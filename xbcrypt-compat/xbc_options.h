@@ -85,6 +85,9 @@ struct xbc_options {
     const char *wrapped_key_file;     /* --wrapped-key-file */
     const char *new_wrapped_key_file; /* --new-wrapped-key-file (--rewrap only) */
     unsigned n_recipients;            /* --recipient, each time it is given */
+    /* --xbstream (issue 11): the input is an XBSTREAM archive and every mode
+     * (encrypt, -d, --verify, --rekey, --info) works member by member. */
+    bool xbstream;
     const char *recipients[XBC_RECIPIENTS_MAX];
 
     /* For XBC_ARGS_ERROR, XBC_ARGS_KEY_REFUSED and XBC_ARGS_NO_ALGO: what to do

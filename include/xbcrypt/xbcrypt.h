@@ -128,7 +128,7 @@ extern "C" {
 
 /* Version of this header and of the engine; meson reads these lines. */
 #define XBCRYPT_VERSION_MAJOR 1
-#define XBCRYPT_VERSION_MINOR 0
+#define XBCRYPT_VERSION_MINOR 1
 #define XBCRYPT_VERSION_PATCH 0
 /* The ABI generation a host asks xbcrypt_plugin_api() for. */
 #define XBCRYPT_ABI_MAJOR 1
@@ -170,7 +170,17 @@ typedef enum xbcrypt_status {
     XBCRYPT_E_STATE = 12,      /* call out of order (after finish, or from the object's own callback) */
     XBCRYPT_E_THREAD = 13,     /* a worker thread could not be started */
     XBCRYPT_E_IO = 14,         /* reading a key file failed */
-    XBCRYPT_E_UNSUPPORTED = 15 /* feature not built into this engine */
+    XBCRYPT_E_UNSUPPORTED = 15, /* feature not built into this engine */
+    /* XBSTREAM archives (the archive functions below): */
+    XBCRYPT_E_ARCHIVE = 16,    /* malformed archive: unknown chunk type, out-of-order chunk,
+                                  chunk after a member's end, bad sparse map */
+    XBCRYPT_E_UNSAFE_PATH = 17, /* a member path that is empty, absolute, has a ".."
+                                   component or a NUL byte, or is 512 bytes or longer */
+    XBCRYPT_E_UNCLOSED = 18,   /* members never closed by their end-of-file chunk: the
+                                  archive was cut short */
+    XBCRYPT_E_EMPTY = 19,      /* an archive with no chunk at all */
+    XBCRYPT_E_ENCRYPTED = 20   /* encrypting an archive: a member is already *.xbcrypt
+                                  (re-encrypt it under a new key instead) */
 } xbcrypt_status;
 
 /* Cipher selection.  As in libgcrypt (and so Percona's tools), the AES key
@@ -285,6 +295,86 @@ typedef struct xbcrypt_stats {
 } xbcrypt_stats;
 
 /*
+ * What an archive check or a member-level transform saw of an XBSTREAM
+ * archive (see "XBSTREAM archives" after the function table).  Set
+ * struct_size before the call; the engine fills at most that many bytes.
+ */
+typedef struct xbcrypt_archive_summary {
+    size_t struct_size;        /* sizeof(xbcrypt_archive_summary) of the caller */
+    uint64_t bytes;            /* archive bytes taken */
+    uint64_t chunks;           /* archive chunks complete */
+    uint64_t members;          /* distinct member paths */
+    uint64_t members_open;     /* members without their end-of-file chunk (so far) */
+    uint64_t encrypted;        /* members named *.xbcrypt */
+    uint64_t verified;         /* transform: encrypted members whose XBCRYPT stream
+                                  verified, SHA-256 included; 0 for a check */
+    uint64_t ignored_chunks;   /* ignorable chunks of unknown type, skipped */
+    uint64_t sparse_chunks;    /* sparse ('S') chunks */
+    int checkpoints;           /* 1 when a member xtrabackup_checkpoints (possibly
+                                  .xbcrypt, .qp, .zst, .lz4) was seen to its end */
+    char backup_type[32];      /* its backup_type ("full-backuped", ...) when its text
+                                  could be read, else "" */
+    int in_chunk;              /* 1 when the data so far ends inside a chunk */
+} xbcrypt_archive_summary;
+
+/* What a member-level archive transform does to each member. */
+typedef enum xbcrypt_archive_mode {
+    XBCRYPT_ARCHIVE_ENCRYPT = 1, /* NAME -> NAME.xbcrypt (version 3, fresh IVs) */
+    XBCRYPT_ARCHIVE_DECRYPT = 2, /* NAME.xbcrypt -> NAME; other members unchanged */
+    XBCRYPT_ARCHIVE_VERIFY = 3,  /* check everything, write nothing */
+    XBCRYPT_ARCHIVE_REKEY = 4,   /* NAME.xbcrypt re-encrypted under new_key */
+    XBCRYPT_ARCHIVE_INFO = 5     /* structure and CRCs only, a record per member */
+} xbcrypt_archive_mode;
+
+/* One member, as the member callback sees it. */
+typedef struct xbcrypt_member_info {
+    size_t struct_size;        /* sizeof(xbcrypt_member_info) of the engine */
+    const char *path;          /* NUL-terminated; valid during the callback only */
+    uint64_t bytes;            /* the member's bytes in the input archive (holes included) */
+    uint64_t chunks;           /* its payload chunks ('P', 'S') in the input archive */
+    int encrypted;             /* 1 when its name ends in ".xbcrypt" */
+    int closed;                /* 1 when its end-of-file chunk came */
+    int verified;              /* 1 when every XBCRYPT chunk of it passed CRC and SHA-256 */
+    uint64_t xbcrypt_chunks;   /* XBCRYPT chunks of it that were opened or sealed */
+    uint64_t plaintext_bytes;  /* plaintext bytes of it that were decrypted or encrypted */
+} xbcrypt_member_info;
+
+/* Member callback: once per member, when its last chunk has been written
+ * (or, for VERIFY and INFO, checked), in the order members close; members
+ * never closed are reported by finish(), with closed = 0. */
+typedef void (*xbcrypt_member_fn)(void *opaque, const xbcrypt_member_info *info);
+
+/*
+ * Settings of a member-level transform.  Fill with
+ * api->archive_settings_default() first.  Keys are borrowed and must
+ * outlive the object.
+ */
+typedef struct xbcrypt_archive_settings {
+    size_t struct_size;        /* set by archive_settings_default(); do not change */
+    xbcrypt_archive_mode mode; /* default XBCRYPT_ARCHIVE_VERIFY */
+    xbcrypt_algo algo;         /* default AES256; the key's length picks the AES */
+    const xbcrypt_key *key;    /* ENCRYPT: the key; DECRYPT, REKEY: the members' key;
+                                  VERIFY: the members' key, or NULL to check structure and
+                                  CRCs only; INFO: unused */
+    const xbcrypt_key *new_key; /* REKEY: the key members are re-encrypted under */
+    size_t chunk_size;         /* ENCRYPT: plaintext bytes per XBCRYPT chunk (-s);
+                                  default 65536, 1024 .. XBCRYPT_CHUNK_SIZE_MAX */
+    unsigned threads;          /* threads shared by all members, as xbcrypt_settings */
+    xbcrypt_member_fn on_member; /* optional */
+    void *member_opaque;
+    xbcrypt_iv_fn iv_source;   /* tests only: IVs by XBCRYPT chunk index within a member */
+    void *iv_opaque;
+} xbcrypt_archive_settings;
+
+typedef struct xbcrypt_archive xbcrypt_archive; /* an archive in, an archive out */
+typedef struct xbcrypt_archive_check xbcrypt_archive_check; /* an archive followed, nothing out */
+
+/* The 8 bytes every XBSTREAM chunk, and so every archive, starts with. */
+#define XBCRYPT_ARCHIVE_MAGIC "XBSTCK01"
+/* archive_check_new() flag: follow the structure, do not compute CRCs. */
+#define XBCRYPT_ARCHIVE_CHECK_NO_CRC 1u
+
+/*
  * The function table.  Every pointer is non-NULL in a table the engine
  * returns.  Functions with an `msg` buffer write a NUL-terminated
  * explanation there on failure (when msg is non-NULL and msg_size > 0); it
@@ -294,7 +384,7 @@ typedef struct xbcrypt_api {
     unsigned abi_major;        /* XBCRYPT_ABI_MAJOR of the engine */
     size_t struct_size;        /* sizeof(xbcrypt_api) of the engine: check before reading */
 
-    /* Engine version as XBCRYPT_VERSION_NUMBER(), and as "1.0.0". */
+    /* Engine version as XBCRYPT_VERSION_NUMBER(), and as "1.1.0". */
     unsigned (*version_number)(void);
     const char *(*version_string)(void);
 
@@ -406,11 +496,153 @@ typedef struct xbcrypt_api {
      * first: at most that many bytes are written (see "Errors").
      */
     int (*decoder_fault)(const xbcrypt_decoder *dec, xbcrypt_chunk_info *info);
+
+    /* ---- Appended in 1.1: XBSTREAM archives (see "XBSTREAM archives" below).
+     * Check XBCRYPT_API_HAS(api, archive_check_free) first. ---- */
+
+    /* Fill *s with the defaults (mode VERIFY, AES256, 64 KiB chunks, 1
+     * thread); s must not be NULL. */
+    void (*archive_settings_default)(xbcrypt_archive_settings *s);
+    /*
+     * A member-level transform: an archive in any split through
+     * archive_feed(), an archive out through `write` (required for ENCRYPT,
+     * DECRYPT and REKEY; never called for VERIFY and INFO, may be NULL).
+     * *out is NULL on failure (XBCRYPT_E_ARG, E_KEY, E_NOMEM, E_THREAD).
+     */
+    xbcrypt_status (*archive_new)(const xbcrypt_archive_settings *s, xbcrypt_write_fn write,
+                                  void *opaque, xbcrypt_archive **out, char *msg,
+                                  size_t msg_size);
+    xbcrypt_status (*archive_feed)(xbcrypt_archive *a, const void *buf, size_t len);
+    /* Waits for every job; then fails with E_TRUNCATED, E_EMPTY or
+     * E_UNCLOSED when the archive ended inside a chunk, held nothing, or
+     * left members without their EOF chunk. */
+    xbcrypt_status (*archive_finish)(xbcrypt_archive *a);
+    void (*archive_free)(xbcrypt_archive *a);
+    xbcrypt_status (*archive_status)(const xbcrypt_archive *a);
+    const char *(*archive_message)(const xbcrypt_archive *a); /* "" while OK */
+    /* Set out->struct_size first; valid at any time (so far). */
+    void (*archive_summary)(const xbcrypt_archive *a, xbcrypt_archive_summary *out);
+    /* bytes_in: archive bytes fed; encrypted_bytes: archive bytes written;
+     * chunks, plaintext_bytes, hashed_chunks: the members' XBCRYPT chunks. */
+    void (*archive_stats)(const xbcrypt_archive *a, xbcrypt_stats *stats);
+    int (*archive_write_error)(const xbcrypt_archive *a);
+
+    /*
+     * An archive check: the structure (and, unless
+     * XBCRYPT_ARCHIVE_CHECK_NO_CRC, every CRC) of an archive fed in any
+     * split, nothing written, no thread started, no payload byte kept.
+     * Feed it the plaintext of a whole-stream-encrypted backup as the
+     * decoder releases it to know whether the archive inside is whole.
+     */
+    xbcrypt_status (*archive_check_new)(unsigned flags, xbcrypt_archive_check **out, char *msg,
+                                        size_t msg_size);
+    xbcrypt_status (*archive_check_feed)(xbcrypt_archive_check *c, const void *buf, size_t len);
+    xbcrypt_status (*archive_check_finish)(xbcrypt_archive_check *c);
+    xbcrypt_status (*archive_check_status)(const xbcrypt_archive_check *c);
+    const char *(*archive_check_message)(const xbcrypt_archive_check *c);
+    void (*archive_check_summary)(const xbcrypt_archive_check *c, xbcrypt_archive_summary *out);
+    void (*archive_check_free)(xbcrypt_archive_check *c);
 } xbcrypt_api;
 
 /* True when the engine's table is long enough to hold `field`. */
 #define XBCRYPT_API_HAS(api, field) \
     ((api)->struct_size >= offsetof(xbcrypt_api, field) + sizeof((api)->field))
+
+/*
+ * XBSTREAM archives (api->archive_*, since 1.1)
+ *
+ * A backup streamed with `xtrabackup --stream=xbstream` or `mariabackup
+ * --stream=xbstream` is an archive of members (files) whose chunks may
+ * interleave.  The member-level transform works member by member in one
+ * pass:
+ *   ENCRYPT  NAME -> NAME.xbcrypt, a version-3 XBCRYPT stream (fresh IVs,
+ *            chunk_size chunks) of the member's bytes, what `xtrabackup
+ *            --encrypt --stream=xbstream` writes; holes of sparse chunks
+ *            become zeros; a member already named *.xbcrypt fails the
+ *            archive with XBCRYPT_E_ENCRYPTED (use REKEY).
+ *   DECRYPT  NAME.xbcrypt -> NAME; no plaintext byte of an XBCRYPT chunk
+ *            leaves before its CRC and SHA-256 passed; other members are
+ *            copied byte for byte.  NAME and NAME.xbcrypt in one archive
+ *            fail with XBCRYPT_E_ARCHIVE.
+ *   VERIFY   every archive CRC, every member closed, safe paths, every
+ *            *.xbcrypt member opened under `key` (or, with no key, its
+ *            XBCRYPT structure and CRCs only); nothing written.
+ *   REKEY    every *.xbcrypt member opened under `key` and sealed under
+ *            `new_key`, chunk for chunk, in the same pass.
+ *   INFO     structure and archive CRCs only; on_member gives each member.
+ * Output payload chunks are at most 10 MiB, offsets contiguous, each
+ * member's EOF chunk after its last payload; members come out in the order
+ * their data completes, each member's chunks in order.  A failure names
+ * the member (and the XBCRYPT chunk, the archive chunk and offsets); the
+ * archive written is then unfinished.  What was written before it is whole
+ * archive chunks, except for members passed through unchanged (DECRYPT and
+ * REKEY: those not named *.xbcrypt), whose chunks are copied as they
+ * arrive, in pieces of one buffer: the output may then end inside such a
+ * chunk, as the input did.  Paths that are empty, absolute, have a ".."
+ * component or a NUL byte, or are 512 bytes or longer fail with
+ * XBCRYPT_E_UNSAFE_PATH.
+ *
+ * Threads: `threads` workers are shared by all members (as for an
+ * encoder); callbacks run on the thread inside feed() or finish().
+ *
+ * Memory, whatever the archive's size: with N threads and chunk size C,
+ *   (2N+3 + 1 MiB / (C + 772) + open members + 17) buffers of C + 672
+ *   bytes (pass-through bytes travel in buffers of that size too), plus a
+ *   header and a record of about 100 bytes and its path per member seen.
+ * With 16 members open, N = 4 and 64 KiB chunks that is under 3.5 MiB (the
+ * unit tests measure it).  Decrypting, C is the size of the members'
+ * XBCRYPT chunks, as stored; a buffer grows only as a chunk's bytes arrive.
+ * Encrypting, the holes of sparse chunks are written out as zeros: a few
+ * bytes of sparse map can stand for many gigabytes of output (in memory
+ * bounded as above).
+ *
+ * Example: decrypt a member-encrypted backup (tests/abi compiles it).
+ * @code
+ *   #include <stdio.h>
+ *   #include <xbcrypt/xbcrypt.h>
+ *
+ *   static int put_archive(void *fp, const void *buf, size_t len)
+ *   {
+ *       return fwrite(buf, 1, len, fp) == len ? 0 : -1;
+ *   }
+ *
+ *   // api as in the first example; key from api->key_from_file().
+ *   int decrypt_backup(const xbcrypt_api *api, const xbcrypt_key *key, FILE *in, FILE *out)
+ *   {
+ *       if (!XBCRYPT_API_HAS(api, archive_check_free))
+ *           return -1;                      // an engine older than 1.1
+ *       char msg[256];
+ *       xbcrypt_archive_settings as;
+ *       xbcrypt_archive *a = NULL;
+ *       api->archive_settings_default(&as);
+ *       as.mode = XBCRYPT_ARCHIVE_DECRYPT;
+ *       as.key = key;
+ *       as.threads = 4;
+ *       xbcrypt_status st = api->archive_new(&as, put_archive, out, &a, msg, sizeof msg);
+ *       char buf[1 << 16];
+ *       size_t n;
+ *       while (st == XBCRYPT_OK && (n = fread(buf, 1, sizeof buf, in)) > 0)
+ *           st = api->archive_feed(a, buf, n);
+ *       if (st == XBCRYPT_OK)
+ *           st = api->archive_finish(a);    // a member never closed fails here
+ *       xbcrypt_archive_summary sum = {.struct_size = sizeof sum};
+ *       if (a)
+ *           api->archive_summary(a, &sum);  // members, encrypted, verified, ...
+ *       if (st != XBCRYPT_OK)
+ *           fprintf(stderr, "%s\n", a ? api->archive_message(a) : msg);
+ *       else
+ *           fprintf(stderr, "%llu members, %llu decrypted\n",
+ *                   (unsigned long long)sum.members, (unsigned long long)sum.verified);
+ *       api->archive_free(a);
+ *       return st == XBCRYPT_OK ? 0 : -1;
+ *   }
+ * @endcode
+ * The inner check of a whole-stream backup: in the decoder's write
+ * callback, pass the plaintext to api->archive_check_feed() when it starts
+ * with XBCRYPT_ARCHIVE_MAGIC; after decoder_finish(), archive_check_finish()
+ * says XBCRYPT_E_UNCLOSED or E_TRUNCATED for a backup cut short, even at an
+ * XBCRYPT chunk boundary.
+ */
 
 /*
  * Extension "xbcrypt.envelope.v1": the public-key envelope.

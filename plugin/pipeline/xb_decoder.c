@@ -17,6 +17,7 @@
  * the input does not back.
  */
 #include "format/xb_format.h"
+#include "pipeline/xb_chunk.h"
 #include "pipeline/xb_stream.h"
 #include "xb_engine.h"
 #include "xb_msg.h"
@@ -46,59 +47,16 @@ struct xbcrypt_decoder {
     xbcrypt_chunk_info fault;
 };
 
-static const uint8_t zero_ctr[16];
-
 static void decode_job(void *ctx, unsigned worker, xb_job *job)
 {
     struct xbcrypt_decoder *dec = ctx;
-    xb_worker *w = &dec->st.workers[worker];
-    const size_t elen = (size_t)job->hdr.elen;
-    const size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
-    const bool hash = job->hdr.version == 3 && dec->hash;
-    uint8_t *p = job->buf;
-    bool ok = true;
-
-    /* One pass in L1-sized blocks: checksum what is stored, decrypt in
-     * place, hash the plaintext (not the stored hash after it).  Version 3
-     * counts from its IV; the old writers of versions 1 and 2 never loaded
-     * theirs and counted from zero. */
-    xb_digest_reset(w->digest);
-    if (dec->decrypt)
-        ok = xb_cipher_reset(w->cipher, job->hdr.version == 3 ? job->iv : zero_ctr) == XBCRYPT_OK;
-    for (size_t off = 0; ok && off < elen; off += XB_BLOCK) {
-        size_t n = elen - off < XB_BLOCK ? elen - off : XB_BLOCK;
-        xb_digest_crc(w->digest, p + off, n);
-        if (dec->decrypt)
-            ok = xb_cipher_apply(w->cipher, p + off, n) == XBCRYPT_OK;
-        if (hash && off < plain)
-            xb_digest_sha(w->digest, p + off, plain - off < n ? plain - off : n);
-    }
-    if (!ok) {
-        job->status = XBCRYPT_E_CRYPTO;
-        snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
+    job->status = xb_chunk_open(&dec->st.workers[worker], dec->decrypt, dec->hash, &job->hdr,
+                                job->iv, job->buf, &job->hashed, NULL, job->detail,
+                                sizeof job->detail);
+    if (job->status != XBCRYPT_OK)
         return;
-    }
-    uint32_t crc = xb_digest_crc_final(w->digest);
-    if (crc != job->hdr.crc) {
-        job->status = XBCRYPT_E_CRC;
-        snprintf(job->detail, sizeof job->detail, "stored 0x%08x, computed 0x%08x",
-                 (unsigned)job->hdr.crc, (unsigned)crc);
-        return;
-    }
-    if (hash) {
-        uint8_t digest[XB_SHA256_SIZE];
-        xb_digest_sha_final(w->digest, digest);
-        int same = xb_const_equal(digest, p + plain, XB_SHA256_SIZE);
-        xb_wipe(digest, sizeof digest);
-        if (!same) {
-            job->status = XBCRYPT_E_HASH;
-            snprintf(job->detail, sizeof job->detail, "SHA-256 mismatch");
-            return;
-        }
-        job->hashed = true;
-    }
     job->out_off = 0;
-    job->out_len = plain;
+    job->out_len = (size_t)xb_header_plaintext_size(&job->hdr);
 }
 
 xbcrypt_status xb_decoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write, void *opaque,

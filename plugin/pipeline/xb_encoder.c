@@ -17,6 +17,7 @@
  * before the payload, so the chunk leaves in one contiguous write.
  */
 #include "format/xb_format.h"
+#include "pipeline/xb_chunk.h"
 #include "pipeline/xb_stream.h"
 #include "xb_engine.h"
 #include "xb_msg.h"
@@ -39,46 +40,16 @@ struct xbcrypt_encoder {
 static void encode_job(void *ctx, unsigned worker, xb_job *job)
 {
     struct xbcrypt_encoder *enc = ctx;
-    xb_worker *w = &enc->st.workers[worker];
-    uint8_t *plain = job->buf + PLAIN_AT;
-    const size_t payload = job->len + XB_HASH_SIZE;
-    bool ok = true;
-
-    /* One pass in L1-sized blocks: hash the plaintext, encrypt it in
-     * place, checksum what will be stored. */
-    xb_digest_reset(w->digest);
-    if (w->cipher)
-        ok = xb_cipher_reset(w->cipher, job->iv) == XBCRYPT_OK;
-    for (size_t off = 0; ok && off < job->len; off += XB_BLOCK) {
-        size_t n = job->len - off < XB_BLOCK ? job->len - off : XB_BLOCK;
-        xb_digest_sha(w->digest, plain + off, n);
-        if (w->cipher)
-            ok = xb_cipher_apply(w->cipher, plain + off, n) == XBCRYPT_OK;
-        xb_digest_crc(w->digest, plain + off, n);
-    }
-    uint8_t *hash = plain + job->len;
-    xb_digest_sha_final(w->digest, hash);
-    if (ok && w->cipher)
-        ok = xb_cipher_apply(w->cipher, hash, XB_HASH_SIZE) == XBCRYPT_OK;
-    if (!ok) {
+    uint8_t *start;
+    size_t n = xb_chunk_seal(&enc->st.workers[worker], job->iv, job->buf + PLAIN_AT, job->len,
+                             &job->hdr, &start);
+    if (n == 0) {
         job->status = XBCRYPT_E_CRYPTO;
         snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
         return;
     }
-    xb_digest_crc(w->digest, hash, XB_HASH_SIZE);
-
-    job->hdr.version = 3;
-    job->hdr.reserved = 0;
-    job->hdr.olen = payload;
-    job->hdr.elen = payload;
-    job->hdr.crc = xb_digest_crc_final(w->digest);
-    job->hdr.ivlen = w->cipher ? XBCRYPT_IV_SIZE : 0; /* NONE: no IV, as Percona writes */
-    const size_t head = XB_HEADER_V23_SIZE + (size_t)job->hdr.ivlen;
-    job->out_off = PLAIN_AT - head;
-    xb_header_encode(job->buf + job->out_off, &job->hdr);
-    if (w->cipher)
-        memcpy(job->buf + job->out_off + XB_HEADER_V23_SIZE, job->iv, XBCRYPT_IV_SIZE);
-    job->out_len = head + payload;
+    job->out_off = (size_t)(start - job->buf);
+    job->out_len = n;
 }
 
 xbcrypt_status xb_encoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write, void *opaque,

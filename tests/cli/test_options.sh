@@ -270,6 +270,43 @@ xb -a AES256 -f "$K32" -- -d <"$P/p1023.bin"
 expect_fail
 expect_err "unexpected argument"
 
+# --- --xbstream (issue 11): spellings by their effect, refusals -------------------
+A=$FIX/xbstream/percona_plain.xbstream
+for spell in "--xbstream" "--loose-xbstream" "--loose_xbstream"; do
+    case_ "xbstream '$spell' --info lists members"
+    xb $spell --info -i "$A"
+    expect_rc 0
+    expect_eq "$(grep -c '^member path=' "$W/out")" 8 "member lines"
+    case_ "xbstream '$spell' with -d, after the other options"
+    xb -a AES256 -f "$K32" -d -i "$FIX/xbstream/percona_members_aes256.xbstream" $spell
+    expect_rc 0
+    expect_eq "$(head -c 8 "$W/out")" XBSTCK01 "start of the output"
+done
+case_ "--xbstream takes no value"
+xb --xbstream=yes --info -i "$A"
+expect_rc 1
+expect_err '^xbcrypt: error: --xbstream takes no value'
+expect_out_empty
+case_ "--xbstream refuses to encrypt with NONE"
+xb --xbstream -a NONE -i "$A"
+expect_rc 1
+expect_err '^xbcrypt: error: --xbstream with --encrypt-algo=NONE'
+expect_err '^xbcrypt: hint: '
+expect_out_empty
+case_ "--xbstream with --rewrap is refused"
+xb --xbstream --rewrap --wrapped-key-file=w --new-wrapped-key-file=n --recipient=F
+expect_rc 1
+expect_err '--xbstream is not used with it'
+case_ "--xbstream --verify refuses -o as --verify does"
+xb --xbstream --verify -o "$W/o" -i "$A"
+expect_rc 1
+expect_absent "$W/o"
+case_ "--xbstream still refuses -k before anything"
+xb --xbstream -d -a AES256 -k hunter2 -i "$A"
+expect_rc 1
+expect_secret_hidden hunter2
+expect_out_empty
+
 # --- help and version -------------------------------------------------------------
 for spell in --help -? --loose-help "--help -a AES256"; do
     case_ "help '$spell'"
@@ -278,6 +315,7 @@ for spell in --help -? --loose-help "--help -a AES256"; do
     expect_rc 0
     expect_err_empty
     if grep -q '^Usage: xbcrypt' "$W/out" && grep -q -- '--encrypt-key-file' "$W/out"; then ok; else fail "no usage on stdout"; fi
+    if grep -q -- '--xbstream ' "$W/out"; then ok; else fail "--help does not describe --xbstream"; fi
 done
 for spell in --version -V; do
     case_ "version '$spell'"

@@ -316,6 +316,77 @@ START_TEST(progress)
 }
 END_TEST
 
+/* Issue 11: --xbstream, its spellings and what it goes with. */
+START_TEST(xbstream)
+{
+    ck_assert_int_eq(parse("-a", "AES256", "-f", "k", NULL), XBC_ARGS_RUN);
+    ck_assert(!opt.xbstream);
+    static const char *const names[] = {"--xbstream", "--loose-xbstream", "--loose_xbstream",
+                                            "--xbstream", NULL};
+    for (size_t i = 0; names[i]; i++) {
+        ck_assert_int_eq(parse(names[i], "-aAES256", "-fk", NULL), XBC_ARGS_RUN);
+        ck_assert(opt.xbstream);
+        ck_assert_int_eq(opt.mode, XBC_MODE_CRYPT);
+        ck_assert(!opt.decrypt);
+    }
+    /* Position does not matter; repeating it is fine. */
+    ck_assert_int_eq(parse("-aAES256", "-fk", "-t", "4", "--xbstream", "--xbstream", NULL),
+                     XBC_ARGS_RUN);
+    ck_assert(opt.xbstream);
+    ck_assert_uint_eq(opt.threads, 4);
+    /* No value, and no short letter (Percona may take any). */
+    ck_assert_int_eq(parse("--xbstream=1", "-aAES256", "-fk", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--xbstream takes no value"));
+    ck_assert_int_eq(parse("--xbstreams", "-aAES256", "-fk", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "unknown option '--xbstreams'"));
+    ck_assert_int_eq(parse("-x", "-aAES256", "-fk", NULL), XBC_ARGS_ERROR);
+
+    /* Each mode, member by member. */
+    ck_assert_int_eq(parse("--xbstream", "-d", "-aAES256", "-fk", "-o", "out", NULL),
+                     XBC_ARGS_RUN);
+    ck_assert(opt.xbstream && opt.decrypt && opt.mode == XBC_MODE_CRYPT);
+    ck_assert_int_eq(parse("--xbstream", "--decrypt", "-aNONE", NULL), XBC_ARGS_RUN);
+    ck_assert_int_eq(parse("--xbstream", "--verify", NULL), XBC_ARGS_RUN);
+    ck_assert(opt.xbstream && opt.decrypt && opt.mode == XBC_MODE_VERIFY);
+    ck_assert_int_eq(parse("--verify", "-fk", "--xbstream", "-t2", NULL), XBC_ARGS_RUN);
+    ck_assert_int_eq(opt.algo, XBCRYPT_ALGO_AES256);
+    ck_assert_int_eq(parse("--xbstream", "--info", "-v", NULL), XBC_ARGS_RUN);
+    ck_assert(opt.xbstream && opt.mode == XBC_MODE_INFO);
+    ck_assert_int_eq(parse("--xbstream", "--rekey", "-aAES256", "-fk",
+                           "--new-encrypt-key-file=n", NULL),
+                     XBC_ARGS_RUN);
+    ck_assert(opt.xbstream && opt.mode == XBC_MODE_REKEY);
+    ck_assert_str_eq(opt.new_key_file, "n");
+
+    /* What the modes refuse anyway still holds with --xbstream. */
+    ck_assert_int_eq(parse("--xbstream", "-aAES256", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--encrypt-key-file is missing"));
+    ck_assert_int_eq(parse("--xbstream", "-fk", NULL), XBC_ARGS_NO_ALGO);
+    ck_assert_int_eq(parse("--xbstream", "-d", "-fk", NULL), XBC_ARGS_NO_ALGO);
+    ck_assert_int_eq(parse("--xbstream", "--verify", "-o", "x", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--output"));
+    ck_assert_int_eq(parse("--xbstream", "--info", "-fk", NULL), XBC_ARGS_ERROR);
+    ck_assert_int_eq(parse("--xbstream", "--info", "-o", "x", NULL), XBC_ARGS_ERROR);
+    ck_assert_int_eq(parse("--xbstream", "--rekey", "-aAES256", "-fk", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--new-encrypt-key-file is missing"));
+    ck_assert_int_eq(parse("--xbstream", "--verify", "--info", NULL), XBC_ARGS_ERROR);
+
+    /* Nonsense combinations. */
+    ck_assert_int_eq(parse("--xbstream", "-aNONE", NULL), XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--xbstream with --encrypt-algo=NONE"));
+    ck_assert_ptr_nonnull(opt.hint);
+    ck_assert_int_eq(parse("--xbstream", "--rewrap", "--wrapped-key-file=w",
+                           "--new-wrapped-key-file=n", "--recipient=F", NULL),
+                     XBC_ARGS_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "--xbstream is not used with it"));
+    /* Without --xbstream, NONE still works as before. */
+    ck_assert_int_eq(parse("-aNONE", NULL), XBC_ARGS_RUN);
+    /* A refused key wins here too, and --help over a complete line. */
+    ck_assert_int_eq(parse("--xbstream", "-k", "secret", NULL), XBC_ARGS_KEY_REFUSED);
+    ck_assert_int_eq(parse("--xbstream", "--help", NULL), XBC_ARGS_HELP);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cli_parse_args");
@@ -332,6 +403,7 @@ int main(void)
     tcase_add_test(tc, modes);
     tcase_add_test(tc, rekey);
     tcase_add_test(tc, progress);
+    tcase_add_test(tc, xbstream);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

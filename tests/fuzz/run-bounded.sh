@@ -42,7 +42,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/xb-fuzz.XXXXXX") || exit 2
 trap 'rm -rf "$work"' EXIT INT TERM
 
 status=0
-for name in format decoder options; do
+for name in format decoder options xbstream xbstream_transform; do
     bin=$build/tests/fuzz/fuzz_$name
     if [ ! -x "$bin" ]; then
         echo "$0: $bin is missing: configure $build with -Dfuzzing_engine=libfuzzer and build it" >&2
@@ -56,6 +56,7 @@ for name in format decoder options; do
     case $name in
         format) max_len=128 ;;
         options) max_len=512 ;;
+        xbstream*) max_len=200000 ;; # seeds hold 64 KiB payload chunks
         *) max_len=16384 ;;
     esac
     mkdir -p "$work/$name" "$artifacts/$name" || exit 2

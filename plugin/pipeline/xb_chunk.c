@@ -1,0 +1,105 @@
+/* xb_chunk.c - seal and open one XBCRYPT chunk (the workers' crypto). */
+#include "pipeline/xb_chunk.h"
+
+#include "crypto/xb_crypto.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const uint8_t zero_ctr[16];
+
+size_t xb_chunk_seal(xb_worker *w, const uint8_t iv[16], uint8_t *plain, size_t len, xb_header *h,
+                     uint8_t **start)
+{
+    const size_t payload = len + XB_HASH_SIZE;
+    bool ok = true;
+
+    /* One pass in L1-sized blocks: hash the plaintext, encrypt it in
+     * place, checksum what will be stored. */
+    xb_digest_reset(w->digest);
+    if (w->cipher)
+        ok = xb_cipher_reset(w->cipher, iv) == XBCRYPT_OK;
+    for (size_t off = 0; ok && off < len; off += XB_BLOCK) {
+        size_t n = len - off < XB_BLOCK ? len - off : XB_BLOCK;
+        xb_digest_sha(w->digest, plain + off, n);
+        if (w->cipher)
+            ok = xb_cipher_apply(w->cipher, plain + off, n) == XBCRYPT_OK;
+        xb_digest_crc(w->digest, plain + off, n);
+    }
+    uint8_t *hash = plain + len;
+    xb_digest_sha_final(w->digest, hash);
+    if (ok && w->cipher)
+        ok = xb_cipher_apply(w->cipher, hash, XB_HASH_SIZE) == XBCRYPT_OK;
+    if (!ok)
+        return 0;
+    xb_digest_crc(w->digest, hash, XB_HASH_SIZE);
+
+    h->version = 3;
+    h->reserved = 0;
+    h->olen = payload;
+    h->elen = payload;
+    h->crc = xb_digest_crc_final(w->digest);
+    h->ivlen = w->cipher ? XBCRYPT_IV_SIZE : 0; /* NONE: no IV, as Percona writes */
+    const size_t head = XB_HEADER_V23_SIZE + (size_t)h->ivlen;
+    *start = plain - head;
+    xb_header_encode(*start, h);
+    if (w->cipher)
+        memcpy(*start + XB_HEADER_V23_SIZE, iv, XBCRYPT_IV_SIZE);
+    return head + payload;
+}
+
+xbcrypt_status xb_chunk_open(xb_worker *w, bool decrypt, bool hash, const xb_header *h,
+                             const uint8_t iv[16], uint8_t *p, bool *hashed, xb_digest *plain_crc,
+                             char *detail, size_t detail_size)
+{
+    const size_t elen = (size_t)h->elen;
+    const size_t plain = (size_t)xb_header_plaintext_size(h);
+    const bool check = h->version == 3 && hash;
+    bool ok = true;
+    *hashed = false;
+
+    /* One pass in L1-sized blocks: checksum what is stored, decrypt in
+     * place, hash the plaintext (not the stored hash after it).  Version 3
+     * counts from its IV; the old writers of versions 1 and 2 never loaded
+     * theirs and counted from zero. */
+    xb_digest_reset(w->digest);
+    if (plain_crc)
+        xb_digest_reset(plain_crc);
+    if (decrypt)
+        ok = xb_cipher_reset(w->cipher, h->version == 3 ? iv : zero_ctr) == XBCRYPT_OK;
+    for (size_t off = 0; ok && off < elen; off += XB_BLOCK) {
+        size_t n = elen - off < XB_BLOCK ? elen - off : XB_BLOCK;
+        xb_digest_crc(w->digest, p + off, n);
+        if (decrypt)
+            ok = xb_cipher_apply(w->cipher, p + off, n) == XBCRYPT_OK;
+        if (off < plain && (check || plain_crc)) {
+            size_t k = plain - off < n ? plain - off : n;
+            if (check)
+                xb_digest_sha(w->digest, p + off, k);
+            if (plain_crc)
+                xb_digest_crc(plain_crc, p + off, k);
+        }
+    }
+    if (!ok) {
+        snprintf(detail, detail_size, "AES-CTR failed");
+        return XBCRYPT_E_CRYPTO;
+    }
+    uint32_t crc = xb_digest_crc_final(w->digest);
+    if (crc != h->crc) {
+        snprintf(detail, detail_size, "stored 0x%08x, computed 0x%08x", (unsigned)h->crc,
+                 (unsigned)crc);
+        return XBCRYPT_E_CRC;
+    }
+    if (check) {
+        uint8_t digest[XB_SHA256_SIZE];
+        xb_digest_sha_final(w->digest, digest);
+        int same = xb_const_equal(digest, p + plain, XB_SHA256_SIZE);
+        xb_wipe(digest, sizeof digest);
+        if (!same) {
+            snprintf(detail, detail_size, "SHA-256 mismatch");
+            return XBCRYPT_E_HASH;
+        }
+        *hashed = true;
+    }
+    return XBCRYPT_OK;
+}

@@ -1,0 +1,46 @@
+/*
+ * xb_chunk.h - the crypto of one XBCRYPT chunk, as a worker does it: seal
+ * plaintext into a version-3 chunk, or check and open a stored chunk of any
+ * version.  Shared by the stream encoder and decoder and by the member-level
+ * archive transform, so that there is one implementation of each.
+ *
+ * Runs on whichever thread owns `w` (one thread per xb_worker at a time).
+ */
+#ifndef XB_CHUNK_H
+#define XB_CHUNK_H
+
+#include "format/xb_format.h"
+#include "pipeline/xb_stream.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Seals plain[0 .. len) in place into a version-3 chunk: the SHA-256 of
+ * the plaintext goes into the XB_HASH_SIZE bytes after it, plaintext and
+ * hash are encrypted (when w->cipher is open, counter from `iv`), and the
+ * header (and IV) into the XB_HEADER_MAX_WRITE bytes before `plain`, so the
+ * chunk ends up contiguous.  Fills *h; *start is where the chunk begins.
+ * Returns the chunk's size, or 0 when AES-CTR failed.
+ */
+size_t xb_chunk_seal(xb_worker *w, const uint8_t iv[16], uint8_t *plain, size_t len, xb_header *h,
+                     uint8_t **start);
+
+/*
+ * Checks and opens the stored payload p[0 .. h->elen) of a chunk with
+ * header *h and IV `iv` (version 3; versions 1 and 2 count from zero):
+ * CRC-32 of what is stored, then, with `decrypt`, AES-CTR in place, and with
+ * `hash` (version 3 only) the SHA-256 of the plaintext against the stored
+ * one, in constant time.  On XBCRYPT_OK the plaintext is
+ * p[0 .. xb_header_plaintext_size(h)) and *hashed says whether a SHA-256
+ * was checked.  Otherwise returns XBCRYPT_E_CRC, E_HASH or E_CRYPTO with a
+ * short explanation in detail.  When `plain_crc` is not NULL it is reset
+ * and fed the plaintext, in the same pass (its CRC-32 is then the
+ * plaintext's).
+ */
+xbcrypt_status xb_chunk_open(xb_worker *w, bool decrypt, bool hash, const xb_header *h,
+                             const uint8_t iv[16], uint8_t *p, bool *hashed, xb_digest *plain_crc,
+                             char *detail, size_t detail_size);
+
+#endif /* XB_CHUNK_H */
