@@ -122,9 +122,21 @@ unaffected() {
     expect_rc 0
     expect_no_err 'archive'
 }
-for f in p0.bin p1023.bin p200000.bin; do
+for f in p1023.bin p200000.bin; do
     unaffected "$f (not an archive)" "$P/$f"
 done
+# An empty stream is no archive either: -d gives it back empty, and --verify
+# refuses it as empty (test_verify.sh), not as a cut archive.
+case_ "inner check: an empty stream is refused as empty, not as an archive"
+"$XBCRYPT" -a AES256 -f "$K32" -i "$P/p0.bin" -o "$W/e" 2>/dev/null || fail "encrypt p0.bin"
+xb -d -a AES256 -f "$K32" -i "$W/e"
+expect_rc 0
+expect_err_empty
+expect_out_empty
+xb --verify -f "$K32" -i "$W/e"
+expect_rc 1
+expect_err 'empty'
+expect_no_err 'archive'
 printf 'XBSTCK02 and then anything' >"$A/magic2"
 unaffected "a file that starts like an archive but is not one (XBSTCK02)" "$A/magic2"
 printf 'XBSTCK0' >"$A/magic_short"
