@@ -116,28 +116,37 @@ static int version(void)
 
 static void on_fatal_signal(int sig)
 {
-    /* Leave no half-written temporary behind; then die of the signal. */
+    /* Leave no half-written temporary, and no wrapped-key file of a backup
+     * that will not exist, behind; then die of the signal. */
     xbc_output_unlink_from_signal();
+    xbc_envelope_unlink_from_signal();
     raise(sig); /* SA_RESETHAND | SA_NODEFER: the default action now */
 }
 
 /* Before any key is read: no core dump may hold it, no debugger of the same
- * user may attach; a closed pipe is an error, not a silent death; an
- * interrupt removes the temporary output. */
+ * user may attach; a closed pipe or a file size limit (ulimit -f) is a
+ * write error with a message, not a silent death; an interrupt removes the
+ * temporary output.  A signal ignored at start (nohup, a script's
+ * background job) stays ignored. */
 static void harden(void)
 {
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     struct rlimit none = {0, 0};
     (void)setrlimit(RLIMIT_CORE, &none);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fatal_signal;
     sa.sa_flags = (int)(SA_RESETHAND | SA_NODEFER);
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    static const int fatal[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+        struct sigaction old;
+        if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        sigaction(fatal[i], &sa, NULL);
+    }
 }
 
 static int run(const struct xbc_options *o)
