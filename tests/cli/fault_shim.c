@@ -9,12 +9,20 @@
  * XB_FAULT_WRITE_ERR=C:E   the C-th write() (counted from 1) and every later
  *                     one fail with errno E (e.g. 28 = ENOSPC)
  * XB_FAULT_READ_ERR=C:E    the same for read()
+ * XB_FAULT_NO_TMPFILE=1    open() with O_TMPFILE fails with EOPNOTSUPP, as on
+ *                     a file system without it (the named-temporary fallback)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+/* open() and open64() are defined apart below: no redirection of one to the
+ * other by the 64-bit file offset headers. */
+#undef _FILE_OFFSET_BITS
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,4 +87,44 @@ ssize_t write(int fd, const void *buf, size_t len)
 {
     static unsigned long calls;
     return shim(fd, (void *)(uintptr_t)buf, len, "write", "XB_FAULT_WRITE_ERR", &calls);
+}
+
+typedef int (*open_fn)(const char *, int, ...);
+
+static int open_shim(const char *sym, const char *path, int flags, va_list ap)
+{
+    mode_t mode = 0;
+#ifdef O_TMPFILE
+    bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
+#else
+    bool tmpfile = false;
+#endif
+    if ((flags & O_CREAT) || tmpfile)
+        mode = (mode_t)va_arg(ap, int);
+    if (tmpfile && env_num("XB_FAULT_NO_TMPFILE", 0)) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    open_fn real;
+    void *p = dlsym(RTLD_NEXT, sym);
+    memcpy(&real, &p, sizeof real);
+    return real(path, flags, mode);
+}
+
+int open(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    int fd = open_shim("open", path, flags, ap);
+    va_end(ap);
+    return fd;
+}
+
+int open64(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    int fd = open_shim("open64", path, flags, ap);
+    va_end(ap);
+    return fd;
 }
