@@ -57,12 +57,6 @@ for sig in HUP TERM INT; do
     expect_dir_only "$W" err in out plain
 done
 
-# defaulting CMD...: CMD with SIGINT, SIGTERM and SIGHUP at their default
-# action, whatever this shell ignores.
-defaulting() {
-    exec perl -e '$SIG{$_} = "DEFAULT" for qw(INT TERM HUP); exec @ARGV or die "exec: $!"' "$@"
-}
-
 case_ "a script's background job: the shell ignores SIGINT there, and so does xbcrypt"
 # bash without job control starts `cmd &` with SIGINT and SIGQUIT ignored;
 # signalled() runs xbcrypt just so.

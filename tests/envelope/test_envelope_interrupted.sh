@@ -17,12 +17,6 @@ gpg_homes_setup || {
 PLAIN=$T/plain
 gen_plain 300000 "$PLAIN"
 
-# defaulting CMD...: CMD with SIGINT, SIGTERM and SIGHUP at their default
-# action (a script's background job starts with SIGINT ignored).
-defaulting() {
-    exec perl -e '$SIG{$_} = "DEFAULT" for qw(INT TERM HUP); exec @ARGV or die "exec: $!"' "$@"
-}
-
 # interrupted SIG ARGS...: an envelope encryption to A, wrapped key in
 # $W/key.asc, input from a FIFO held open; SIG once the wrapped-key file
 # exists.  Status in RC.
