@@ -90,7 +90,8 @@ static int convert(const xbcrypt_api *api, const xbcrypt_settings *s, int decryp
     }
     if (st != XBCRYPT_OK && (enc || dec))
         snprintf(msg, sizeof msg, "%s", enc ? api->encoder_message(enc) : api->decoder_message(dec));
-    xbcrypt_stats stats = {0};
+    /* struct_size says how much the engine may write: always set it. */
+    xbcrypt_stats stats = {.struct_size = sizeof stats};
     if (st == XBCRYPT_OK && decrypt)
         api->decoder_stats(dec, &stats);
     else if (st == XBCRYPT_OK)

@@ -25,6 +25,16 @@ xbcrypt_status xb_init(void)
     return xb_crypto_init(NULL, 0);
 }
 
+xbcrypt_status xb_init_msg(char *msg, size_t msg_size)
+{
+    return xb_crypto_init(msg, msg_size);
+}
+
+const char *xb_secure_memory_warning(void)
+{
+    return xb_crypto_unlocked();
+}
+
 void xb_cleanup(void)
 {
     /* libgcrypt keeps its state for the life of the process (the host may

@@ -22,6 +22,12 @@
 unsigned xb_version_number(void);
 const char *xb_version_string(void);
 xbcrypt_status xb_init(void);
+/* xb_init() that says why it failed in msg (e.g. libgcrypt too old). */
+xbcrypt_status xb_init_msg(char *msg, size_t msg_size);
+/* After init: NULL while keys are held in locked memory, else a sentence
+ * saying they are not and how to raise the memlock limit (for the one
+ * warning a tool shows when it holds a key). */
+const char *xb_secure_memory_warning(void);
 void xb_cleanup(void);
 const char *xb_status_name(xbcrypt_status status);
 void xb_settings_default(xbcrypt_settings *s);

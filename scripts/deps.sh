@@ -7,6 +7,19 @@ packages="gcc libc6-dev pkg-config meson ninja-build python3
 libgcrypt20-dev libgpg-error-dev libgpgme-dev gnupg check
 valgrind openssl"
 
+# The e2e suite (tests/e2e): a throwaway MariaDB server (mariadbd,
+# mariadb-install-db and the mariadb client come with mariadb-server) and
+# mariabackup and mbstream (mariadb-backup).  The suite starts its own server
+# on a temporary datadir and socket without TCP, so whether the package's
+# postinst started the system service or not does not matter; it never
+# touches that service.
+packages="$packages mariadb-server mariadb-backup"
+# Debian packaging and the Python binding (issue 13): dpkg-buildpackage and
+# debhelper with pybuild for debian/, lintian, pytest for the `python`
+# suite, and bash-completion's pkg-config file (where the completion goes).
+packages="$packages debhelper dh-python pybuild-plugin-pyproject python3-setuptools
+python3-all python3-pytest lintian fakeroot dpkg-dev bash-completion"
+
 # Extra packages a caller may ask for (CI adds clang for the fuzzers).
 packages="$packages ${XBCRYPT_EXTRA_PACKAGES:-}"
 

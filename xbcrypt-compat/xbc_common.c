@@ -321,15 +321,37 @@ static int open_run_input(const struct xbc_options *o)
 
 int xbc_start(const struct xbc_options *o, int *in_fd)
 {
-    xbcrypt_status st;
     *in_fd = STDIN_FILENO;
     if ((*in_fd = open_run_input(o)) < 0) {
         *in_fd = STDIN_FILENO;
         return -1;
     }
-    if ((st = xb_init()) != XBCRYPT_OK) {
-        error("cannot start the engine: %s", xb_status_name(st));
+    return xbc_engine_start(xbc_holds_key(o));
+}
+
+bool xbc_holds_key(const struct xbc_options *o)
+{
+    if (o->mode == XBC_MODE_INFO)
+        return false;
+    if (o->algo_given && o->algo == XBCRYPT_ALGO_NONE && o->mode != XBC_MODE_REKEY)
+        return false;
+    return o->key_file || o->wrapped_key_file || o->n_recipients || o->new_key_file;
+}
+
+int xbc_engine_start(bool holds_key)
+{
+    char msg[256] = "";
+    xbcrypt_status st = xb_init_msg(msg, sizeof msg);
+    if (st != XBCRYPT_OK) {
+        error("cannot start the engine: %s", msg[0] ? msg : xb_status_name(st));
         return -1;
+    }
+    /* Once per process, and only where a key will be in memory. */
+    static bool warned;
+    const char *unlocked = xb_secure_memory_warning();
+    if (holds_key && unlocked && !warned) {
+        warned = true;
+        warning("%s", unlocked);
     }
     return 0;
 }

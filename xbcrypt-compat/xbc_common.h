@@ -106,6 +106,11 @@ void xbc_engine_hint(xbcrypt_status st, const xbcrypt_stats *stats, xbcrypt_algo
  * stdout), and starts the engine.  Returns 0, or -1 after printing why (then
  * *in_fd is STDIN_FILENO or already closed). */
 int xbc_start(const struct xbc_options *o, int *in_fd);
+/* True when the run will hold a key (so locked memory matters). */
+bool xbc_holds_key(const struct xbc_options *o);
+/* xb_init with its reason on failure, and the one warning when keys cannot
+ * be locked (only if `holds_key`); 0 or -1 (error printed). */
+int xbc_engine_start(bool holds_key);
 
 /* Checks that -o PATH may be written, before any work: 0, or -1 after
  * printing why (and a hint when there is one). */

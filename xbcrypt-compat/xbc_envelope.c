@@ -178,6 +178,9 @@ static xbcrypt_key *unwrap_file(const char *path, xbcrypt_algo algo)
         if (st == XBCRYPT_E_KEY && strstr(msg, "no secret key for any"))
             hint("run this where the private key of a recipient is (gpg --list-secret-keys), or "
                  "plug in its smartcard; GNUPGHOME selects the keyring");
+        if (st == XBCRYPT_E_KEY && strstr(msg, "no gpg-agent answers"))
+            hint("start it with: gpgconf --launch gpg-agent (no-autostart or agent-program in "
+                 "gpg.conf, or a GNUPGHOME it cannot write, keeps gpg from starting it)");
         return NULL;
     }
     st = xb_key_check(key, algo, msg, sizeof msg);
@@ -250,10 +253,8 @@ xbcrypt_key *xbc_envelope_or_key_file(const struct xbc_options *o)
 
 int xbc_run_rewrap(const struct xbc_options *o)
 {
-    if (xb_init() != XBCRYPT_OK) {
-        error("cannot start the engine");
+    if (xbc_engine_start(true) != 0)
         return 1;
-    }
     const char *old_path = o->wrapped_key_file, *new_path = o->new_wrapped_key_file;
     if (check_absent(new_path) != 0)
         return 1;

@@ -64,26 +64,33 @@ static int usage(void)
         "      --progress               one updating progress line on standard error\n"
         "                               (the default when it is a terminal)\n"
         "      --no-progress            no progress line, even on a terminal\n"
-        "\n"
-        "Modes (at most one):\n"
-        "      --verify                 decrypt and check every chunk, write nothing; exit 0\n"
-        "                               only if all pass (implies -d; without -f: structure\n"
-        "                               and CRC-32 only); a summary on standard error\n"
-        "      --rekey                  re-encrypt the stream read under -f/-a under the key\n"
-        "                               of --new-encrypt-key-file, in one streaming pass\n"
-        "      --new-encrypt-key-file=FILE  the new key of --rekey (must differ from -f)\n"
-        "      --new-encrypt-algo=ALGO  the new algorithm of --rekey (default: -a's)\n"
-        "      --info                   list the chunks (no key) on standard output, one\n"
-        "                               line each, and flag repeated IVs, sizes over\n"
-        "                               INT_MAX, olen != elen and trailing bytes; with -v\n"
-        "                               the IVs too; exit 0, 2 when something is flagged,\n"
-        "                               1 on damage\n"
         "\n",
         XBC_THREADS_MAX);
     /* ISO C caps one string literal at 4095 bytes: the rest in parts. */
+    fputs("Modes (at most one):\n"
+          "      --verify                 decrypt and check every chunk, write nothing; a\n"
+          "                               summary on standard error (implies -d; without -f:\n"
+          "                               structure and CRC-32 only); exit 0 if all pass, 1\n"
+          "                               on damage, an empty input or a legacy chunk after\n"
+          "                               a version-3 one, 2 if a chunk's olen != elen\n"
+          "                               (other readers refuse it)\n"
+          "      --rekey                  re-encrypt the stream read under -f/-a under the key\n"
+          "                               of --new-encrypt-key-file, in one streaming pass\n"
+          "      --new-encrypt-key-file=FILE  the new key of --rekey (must differ from -f)\n"
+          "      --new-encrypt-algo=ALGO  the new algorithm of --rekey (default: -a's)\n"
+          "      --info                   list the chunks (no key) on standard output, one\n"
+          "                               line each, and flag repeated IVs, sizes over\n"
+          "                               INT_MAX, olen != elen, legacy chunks after version\n"
+          "                               3 and trailing bytes (where the listing stops);\n"
+          "                               with -v the IVs too; exit 0, 2 when something is\n"
+          "                               flagged, 1 on damage\n"
+          "\n",
+          stdout);
     fputs("Public-key envelope (the backup host holds no key that can decrypt):\n"
           "      --recipient=FINGERPRINT  encrypt under a fresh random data key, wrapped to\n"
           "                               this OpenPGP key (full fingerprint; repeat for more)\n"
+          "                               and to it only: a subkey's fingerprint means that\n"
+          "                               subkey, and gpg.conf groups do not apply\n"
           "      --wrapped-key-file=FILE  instead of -f: where the wrapped data key is written\n"
           "                               (created, never replaced) or, with -d, --verify or\n"
           "                               --rekey, read from (gpg decrypts it)\n"
@@ -217,6 +224,8 @@ static int run(const struct xbc_options *o)
         rc = 0;
     }
 
+    if (rc == 0)
+        xbc_crypt_done(o, &stats);
     if (rc != 0) {
         partial = out.direct && sink.written > 0;
         xbc_output_fail(&out, &sink, o->decrypt ? "plaintext" : "encrypted", out_name);

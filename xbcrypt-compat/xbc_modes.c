@@ -10,10 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-/* "3", "1 and 3", "1, 2 and 3" from a versions_seen mask; "" for none. */
-static void versions_text(unsigned mask, char *out, size_t len, const char *sep_last)
+/* The versions of a versions_seen mask, in increasing order: with `sep`
+ * ", " and `sep_last` " and ", "3", "1 and 3", "1, 2 and 3"; "" for none. */
+static void versions_text(unsigned mask, char *out, size_t len, const char *sep,
+                          const char *sep_last)
 {
     unsigned n = 0, total = 0;
     for (unsigned v = 1; v <= 3; v++)
@@ -23,8 +26,8 @@ static void versions_text(unsigned mask, char *out, size_t len, const char *sep_
         if (!((mask >> v) & 1u))
             continue;
         size_t used = strlen(out);
-        const char *sep = n == 0 ? "" : n + 1 == total ? sep_last : ", ";
-        snprintf(out + used, len - used, "%s%u", sep, v);
+        snprintf(out + used, len - used, "%s%u", n == 0 ? "" : n + 1 == total ? sep_last : sep,
+                 v);
         n++;
     }
 }
@@ -67,9 +70,100 @@ static void run_end(struct run *r)
 
 /* ---- --verify -------------------------------------------------------- */
 
+/* "FILE: " for a stream message about --input, "" for standard input. */
+static const char *in_prefix(const struct xbc_options *o, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s", o->input ? o->input : "", o->input ? ": " : "");
+    return buf;
+}
+
+void xbc_warn_downgrade(const struct xbc_options *o, const xbcrypt_stats *t, bool fatal)
+{
+    if (!t->downgrades)
+        return;
+    char pre[PATH_MAX + 3];
+    xbc_say(fatal ? "error" : "warning",
+            "%schunk %" PRIu64 " (offset %" PRIu64 ") is a version-1 or -2 chunk after "
+            "version-3 chunks (%" PRIu64 " such chunk%s): no writer goes back to a legacy "
+            "version, and legacy chunks carry only a CRC, which anyone can compute",
+            in_prefix(o, pre, sizeof pre), t->first_downgrade_index, t->first_downgrade_offset,
+            t->downgrades, t->downgrades == 1 ? "" : "s");
+    hint("treat the file as tampered with%s%s",
+         fatal ? "" : ": the data of those chunks is not authenticated",
+         o->mode == XBC_MODE_INFO ? "" : "; --info lists the version of every chunk");
+}
+
+void xbc_crypt_done(const struct xbc_options *o, const xbcrypt_stats *t)
+{
+    if (o->decrypt) {
+        xbc_warn_downgrade(o, t, false);
+    } else if (t->plaintext_bytes == 0) {
+        warning("the input was empty (0 bytes): the output is an empty backup, a stream of "
+                "0 chunks");
+        hint("a backup pipeline whose first command failed leaves an empty input: run it "
+             "under 'set -o pipefail' and check its exit status");
+    }
+}
+
+/* The chunk callback of --verify: keeps the first chunk whose olen
+ * differs from its elen. */
+struct verify_notes {
+    uint64_t index, offset, olen, elen;
+    bool mismatch;
+};
+
+static void verify_chunk(void *opaque, const xbcrypt_chunk_info *ci)
+{
+    struct verify_notes *vn = opaque;
+    if (vn->mismatch || ci->original_size == ci->encrypted_size)
+        return;
+    *vn = (struct verify_notes){.index = ci->index, .offset = ci->offset,
+                                .olen = ci->original_size, .elen = ci->encrypted_size,
+                                .mismatch = true};
+}
+
+/*
+ * After a stream that decrypted and verified: what still fails it.  An
+ * empty input (what a failed upstream command leaves without pipefail), a
+ * downgrade to legacy chunks (forgeable), or olen != elen (Percona's reader
+ * refuses it).  Returns the exit status (0 when none).
+ */
+static int verify_refusals(const struct xbc_options *o, const struct run *r,
+                           const struct verify_notes *vn)
+{
+    const xbcrypt_stats *t = &r->stats;
+    char pre[PATH_MAX + 3];
+    if (r->p.bytes_in == 0) {
+        error("%s is empty (0 bytes): an empty stream is not a backup, and there is nothing "
+              "to verify",
+              o->input ? o->input : "standard input");
+        hint("a backup pipeline whose first command failed leaves an empty file: run it under "
+             "'set -o pipefail' and check its exit status");
+        info("verify failed: the stream is empty");
+        return 1;
+    }
+    xbc_warn_downgrade(o, t, true);
+    if (vn->mismatch) {
+        error("%schunk %" PRIu64 " (offset %" PRIu64 ") declares olen %" PRIu64 " but holds "
+              "elen %" PRIu64 " (%" PRIu64 " such chunk%s): this xbcrypt restores it, but "
+              "Percona's xbcrypt, and so xtrabackup --decrypt, refuses it",
+              in_prefix(o, pre, sizeof pre), vn->index, vn->offset, vn->olen, vn->elen,
+              t->size_mismatches, t->size_mismatches == 1 ? "" : "s");
+        hint("no writer makes such a chunk: the header was changed; --info flags every one");
+    }
+    if (!t->downgrades && !vn->mismatch)
+        return 0;
+    info("verify failed: %" PRIu64 " chunk%s decrypted and checked here, but %s", t->chunks,
+         t->chunks == 1 ? "" : "s",
+         t->downgrades ? "the stream is not what a writer makes"
+                       : "not every xbcrypt reader can restore the stream");
+    return t->downgrades ? 1 : XBC_VERIFY_REFUSED;
+}
+
 int xbc_run_verify(const struct xbc_options *o)
 {
     struct run r = {.in_fd = STDIN_FILENO, .s = {.decrypt = true}};
+    struct verify_notes vn = {.mismatch = false};
     xbcrypt_key *key = NULL;
     int rc = 1;
     const bool keyed = (o->key_file || o->wrapped_key_file) && o->algo != XBCRYPT_ALGO_NONE;
@@ -80,6 +174,8 @@ int xbc_run_verify(const struct xbc_options *o)
         goto out;
     xbcrypt_settings set;
     xbc_settings(o, o->algo, key, &set);
+    set.on_chunk = verify_chunk;
+    set.chunk_opaque = &vn;
     if (o->verbose)
         info("verifying %s, %s, %u thread%s", o->input ? o->input : "standard input",
              keyed ? "with the key" : o->algo == XBCRYPT_ALGO_NONE ? "unencrypted (NONE)"
@@ -94,17 +190,17 @@ int xbc_run_verify(const struct xbc_options *o)
              r.stats.chunks == 1 ? "" : "s");
         goto out;
     }
+    if ((rc = verify_refusals(o, &r, &vn)) != 0)
+        goto out;
 
     const xbcrypt_stats *t = &r.stats;
     char versions[32];
-    versions_text(t->versions_seen, versions, sizeof versions, " and ");
+    versions_text(t->versions_seen, versions, sizeof versions, ", ", " and ");
     info("verify passed: %" PRIu64 " chunk%s%s%s, %" PRIu64 " plaintext bytes, %.3f s",
          t->chunks, t->chunks == 1 ? "" : "s",
          t->chunks ? (strchr(versions, ' ') ? " of format versions " : " of format version ") : "",
          versions, t->plaintext_bytes, dt);
-    if (t->chunks == 0)
-        info("checked: the input is an empty stream (no chunks)");
-    else if (t->hashed_chunks == t->chunks)
+    if (t->hashed_chunks == t->chunks)
         info("checked: structure, CRC-32 and SHA-256 of every chunk%s",
              keyed ? ", under the key" : " (NONE: stored unencrypted)");
     else if (!keyed && o->algo != XBCRYPT_ALGO_NONE)
@@ -115,10 +211,6 @@ int xbc_run_verify(const struct xbc_options *o)
              "; version-1 and -2 chunks carry no SHA-256, so for them the key itself could "
              "not be checked",
              t->hashed_chunks);
-    if (t->size_mismatches)
-        warning("%" PRIu64 " chunk%s an original size that differs from the payload "
-                "(see --info)",
-                t->size_mismatches, t->size_mismatches == 1 ? " declares" : "s declare");
     rc = 0;
 out:
     run_end(&r);
@@ -217,6 +309,7 @@ int xbc_run_rekey(const struct xbc_options *o)
 
     xbcrypt_stats es;
     xbc_stream_stats(&enc, &es);
+    xbc_warn_downgrade(o, &r.stats, false);
     if (r.stats.versions_seen & ((1u << 1) | (1u << 2))) {
         warning("the input has version-1 or -2 chunks, which carry no SHA-256: that "
                 "--encrypt-key-file was the right old key could not be checked");
@@ -224,7 +317,7 @@ int xbc_run_rekey(const struct xbc_options *o)
     }
     if (o->verbose) {
         char versions[32];
-        versions_text(r.stats.versions_seen, versions, sizeof versions, " and ");
+        versions_text(r.stats.versions_seen, versions, sizeof versions, ", ", " and ");
         info("re-encrypted %" PRIu64 " chunks (format version %s) into %" PRIu64
              " version-3 chunks, %" PRIu64 " plaintext bytes, %.3f s",
              r.stats.chunks, r.stats.chunks ? versions : "-", es.chunks, es.plaintext_bytes,
@@ -369,20 +462,20 @@ static void info_chunk(void *opaque, const xbcrypt_chunk_info *ci)
     }
 }
 
-/* Bytes left on fd, read and counted (the trailing bytes after a stream). */
-static uint64_t count_rest(int fd)
+/*
+ * The length of what follows a stream's last chunk at `offset`, without
+ * reading it: the tail of a pipe or a device may never end.  Known for a
+ * regular file (from its size and position, `bytes_in` having been read
+ * from it); -1 otherwise.
+ */
+static int64_t rest_length(int fd, uint64_t bytes_in, uint64_t offset)
 {
-    char buf[65536];
-    uint64_t n = 0;
-    ssize_t got;
-    for (;;) {
-        got = read(fd, buf, sizeof buf);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return n;
-        n += (uint64_t)got;
-    }
+    struct stat sb;
+    off_t pos = lseek(fd, 0, SEEK_CUR);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || pos < 0 || (uint64_t)pos < bytes_in)
+        return -1;
+    uint64_t end = (uint64_t)sb.st_size, start = (uint64_t)pos - bytes_in;
+    return end >= start + offset ? (int64_t)(end - start - offset) : -1;
 }
 
 /*
@@ -394,13 +487,24 @@ static bool info_flag_error(struct run *r, struct info *in, xbcrypt_status st)
 {
     const uint64_t index = r->stats.chunks, offset = r->stats.encrypted_bytes;
     if (st == XBCRYPT_E_MAGIC && index > 0) {
-        uint64_t end = r->p.bytes_in + count_rest(r->in_fd);
-        printf("flag trailing-bytes offset=%" PRIu64 " length=%" PRIu64 "\n", offset,
-               end - offset);
-        warning("trailing bytes at offset %" PRIu64 " (%" PRIu64
-                " bytes after chunk %" PRIu64 "): not an xbcrypt chunk header; garbage after "
-                "the stream, or a damaged header",
-                offset, end - offset, index - 1);
+        /* The listing stops at the first bad bytes: what follows is not
+         * read, so that an endless tail cannot hold it back. */
+        int64_t len = rest_length(r->in_fd, r->p.bytes_in, offset);
+        char len_text[24] = "-";
+        if (len >= 0)
+            snprintf(len_text, sizeof len_text, "%" PRId64, len);
+        printf("flag trailing-bytes offset=%" PRIu64 " length=%s\n", offset, len_text);
+        fflush(stdout);
+        if (len >= 0)
+            warning("trailing bytes at offset %" PRIu64 " (%" PRId64 " bytes after chunk %" PRIu64
+                    "): not an xbcrypt chunk header; garbage after the stream, or a damaged "
+                    "header",
+                    offset, len, index - 1);
+        else
+            warning("trailing bytes at offset %" PRIu64 " (after chunk %" PRIu64 "): not an "
+                    "xbcrypt chunk header; garbage after the stream, or a damaged header; the "
+                    "listing stops there and the rest of the input was not read",
+                    offset, index - 1);
         in->flags++;
         return true;
     }
@@ -416,6 +520,7 @@ static bool info_flag_error(struct run *r, struct info *in, xbcrypt_status st)
         printf("flag size-over-int-max index=%" PRIu64 " offset=%" PRIu64 " field=%s olen=%" PRIu64
                " elen=%" PRIu64 " ivlen=%" PRIu64 "\n",
                f.index, f.offset, field, f.original_size, f.encrypted_size, f.iv_size);
+        fflush(stdout);
         warning("chunk %" PRIu64 " (offset %" PRIu64 ") declares %s %" PRIu64 ", above INT_MAX: "
                 "xbcrypt readers refuse it, and the listing stops there",
                 f.index, f.offset, field, value);
@@ -443,6 +548,16 @@ int xbc_run_info(const struct xbc_options *o)
     xbcrypt_status st = decode_all(&r, o, &set, NULL, NULL);
     if (!r.s.dec)
         goto out;
+    /* The listing so far comes before any message about it. */
+    fflush(stdout);
+    if (r.stats.downgrades) {
+        printf("flag downgrade index=%" PRIu64 " offset=%" PRIu64 " chunks=%" PRIu64 "\n",
+               r.stats.first_downgrade_index, r.stats.first_downgrade_offset,
+               r.stats.downgrades);
+        fflush(stdout);
+        xbc_warn_downgrade(o, &r.stats, false);
+        in.flags++;
+    }
 
     /* The exit status, and its name on the summary line. */
     static const char *const status_name[] = {
@@ -461,7 +576,7 @@ int xbc_run_info(const struct xbc_options *o)
     }
 
     char versions[32];
-    versions_text(r.stats.versions_seen, versions, sizeof versions, ",");
+    versions_text(r.stats.versions_seen, versions, sizeof versions, ",", ",");
     printf("summary chunks=%" PRIu64 " stream_bytes=%" PRIu64 " plaintext_bytes=%" PRIu64
            " versions=%s size_mismatches=%" PRIu64 " repeated_ivs=%" PRIu64
            " flags=%" PRIu64 " checked=structure,crc status=%s\n",

@@ -15,10 +15,25 @@
 #ifndef XBC_MODES_H
 #define XBC_MODES_H
 
+#include "xb_engine.h"
 #include "xbc_options.h"
 
-/* 0 when every chunk passed, 1 otherwise. */
+#include <stdbool.h>
+
+/* Exit status of --verify: 0 when every chunk passed; 1 when the stream is
+ * damaged, unreadable, empty, or goes back from version 3 to a legacy
+ * version; XBC_VERIFY_REFUSED when every chunk verified here but one has
+ * olen != elen, which Percona's reader refuses. */
+#define XBC_VERIFY_REFUSED 2
 int xbc_run_verify(const struct xbc_options *o);
+
+/* Says what a stream of downgrades (see xbcrypt_stats) means: an error
+ * when `fatal`, else a warning; nothing when there is none. */
+void xbc_warn_downgrade(const struct xbc_options *o, const xbcrypt_stats *t, bool fatal);
+
+/* After a successful plain -d or encryption: -d warns of a downgrade,
+ * encryption of an empty input (an empty backup). */
+void xbc_crypt_done(const struct xbc_options *o, const xbcrypt_stats *t);
 
 /* 0 when the whole stream was re-encrypted and the output is in place. */
 int xbc_run_rekey(const struct xbc_options *o);

@@ -34,8 +34,22 @@
  *    feed(), commit() or finish().  Callbacks (write, chunk, IV) are only
  *    ever called from the thread that is inside feed(), commit() or finish()
  *    on that object, never from a worker.
+ *  - A callback must not call back into the object that called it:
+ *    feed(), buffer(), commit() and finish() on that object return
+ *    XBCRYPT_E_STATE (without changing its status), and free() on it is
+ *    ignored.  status(), message() and stats() may be called, and any call
+ *    on another object (a decoder's write callback feeding an encoder).
  *
  * Errors
+ *  - Every size in the settings is checked before any arithmetic on it: a
+ *    value that is out of range, or that would wrap size_t once the engine
+ *    adds its headers and per-job overhead, fails with XBCRYPT_E_ARG.
+ *  - Structs the host passes in for the engine to fill (xbcrypt_stats,
+ *    xbcrypt_chunk_info) start with struct_size, which the host sets to
+ *    sizeof the struct it has: the engine writes min(struct_size, its own
+ *    size) bytes and sets struct_size to what it wrote, so an old host is
+ *    never overflowed by a newer engine.  struct_size 0 is taken as the
+ *    layout of ABI 1.0; 1 to sizeof(size_t) - 1 gets nothing written.
  *  - Every function that can fail returns an xbcrypt_status.  Objects keep
  *    the first error they met: api->encoder_message() / decoder_message()
  *    give a sentence saying what failed and where (chunk index, byte offset
@@ -87,6 +101,11 @@
  *           st = api->encoder_feed(enc, buf, n);
  *       if (st == XBCRYPT_OK)
  *           st = api->encoder_finish(enc);  // flushes the last chunk
+ *       xbcrypt_stats stats = {.struct_size = sizeof stats}; // always set it
+ *       if (st == XBCRYPT_OK) {
+ *           api->encoder_stats(enc, &stats);
+ *           fprintf(stderr, "%llu chunks\n", (unsigned long long)stats.chunks);
+ *       }
  *       if (st != XBCRYPT_OK)
  *           fprintf(stderr, "%s\n", enc ? api->encoder_message(enc) : msg);
  *       api->encoder_free(enc);
@@ -148,7 +167,7 @@ typedef enum xbcrypt_status {
     XBCRYPT_E_HASH = 9,        /* SHA-256 of a decrypted chunk does not match */
     XBCRYPT_E_WRONG_KEY = 10,  /* the first hashed chunk fails: the key is wrong */
     XBCRYPT_E_TRUNCATED = 11,  /* the stream ends inside a chunk */
-    XBCRYPT_E_STATE = 12,      /* call out of order (after finish, or after a failure) */
+    XBCRYPT_E_STATE = 12,      /* call out of order (after finish, or from the object's own callback) */
     XBCRYPT_E_THREAD = 13,     /* a worker thread could not be started */
     XBCRYPT_E_IO = 14,         /* reading a key file failed */
     XBCRYPT_E_UNSUPPORTED = 15 /* feature not built into this engine */
@@ -196,7 +215,8 @@ typedef int (*xbcrypt_iv_fn)(void *opaque, uint64_t chunk_index, uint8_t iv[16])
 
 /* What one chunk looked like; given to the chunk callback. */
 typedef struct xbcrypt_chunk_info {
-    size_t struct_size;       /* sizeof(xbcrypt_chunk_info) of the engine */
+    size_t struct_size;       /* chunk callback: sizeof(xbcrypt_chunk_info) of the engine;
+                                 decoder_fault: set by the host (see "Errors") */
     uint64_t index;           /* chunk number, from 0 */
     uint64_t offset;          /* byte offset of the chunk's magic in the encrypted stream */
     unsigned version;         /* format version: 1, 2 or 3 */
@@ -227,13 +247,14 @@ typedef struct xbcrypt_settings {
     xbcrypt_algo algo;         /* default XBCRYPT_ALGO_AES256 */
     const xbcrypt_key *key;    /* required unless algo is NONE (decoder: see decoder_new) */
     size_t chunk_size;         /* encoder: plaintext bytes per chunk; default 65536,
-                                  1024 .. XBCRYPT_CHUNK_SIZE_MAX */
+                                  1024 .. XBCRYPT_CHUNK_SIZE_MAX.  decoder: only sizes
+                                  the first job buffers; at most XBCRYPT_CHUNK_SIZE_MAX */
     size_t read_buffer_size;   /* encoder: chunking restarts every this many input
                                   bytes, as Percona's reads do; default 10 MiB;
-                                  0 means never restart */
+                                  0 means never restart; any value is valid */
     unsigned threads;          /* threads doing the crypto (see "Threads" above);
-                                  default 1, at most 256; 0 = do all work in the
-                                  calling thread, no thread started */
+                                  default 1, at most 256 (more: XBCRYPT_E_ARG); 0 = do
+                                  all work in the calling thread, no thread started */
     xbcrypt_iv_fn iv_source;   /* tests only; default NULL = random IVs */
     void *iv_opaque;
     xbcrypt_chunk_fn on_chunk; /* optional; default NULL */
@@ -242,7 +263,8 @@ typedef struct xbcrypt_settings {
 
 /* Totals of a stream so far. */
 typedef struct xbcrypt_stats {
-    size_t struct_size;        /* set by the engine */
+    size_t struct_size;        /* the host sets sizeof(xbcrypt_stats) before calling
+                                  stats(); the engine sets what it wrote (see "Errors") */
     uint64_t chunks;           /* chunks verified and released (decoder) or written (encoder) */
     uint64_t bytes_in;         /* bytes fed in */
     uint64_t plaintext_bytes;  /* plaintext released (decoder) or consumed (encoder) */
@@ -250,6 +272,16 @@ typedef struct xbcrypt_stats {
     unsigned versions_seen;    /* bit v set when a version-v chunk was verified */
     uint64_t hashed_chunks;    /* chunks whose SHA-256 was checked */
     uint64_t size_mismatches;  /* chunks whose olen disagrees with their payload */
+    /*
+     * Appended after size_mismatches (read them only when struct_size covers them): a
+     * version-1 or -2 chunk verified after a version-3 one is a downgrade
+     * that no writer produces (writers only ever moved from 1 to 2 to 3);
+     * legacy chunks carry only a CRC, which anyone can forge, so a decoder
+     * counts them here, and still releases them.  Decoder only.
+     */
+    uint64_t downgrades;             /* legacy chunks after a version-3 chunk */
+    uint64_t first_downgrade_index;  /* index of the first of them (when downgrades > 0) */
+    uint64_t first_downgrade_offset; /* byte offset of its header in the stream */
 } xbcrypt_stats;
 
 /*
@@ -267,7 +299,16 @@ typedef struct xbcrypt_api {
     const char *(*version_string)(void);
 
     /* Initialise the engine (and libgcrypt, unless the host did) / release
-     * what init took.  cleanup() only when no object is left. */
+     * what init took.  cleanup() only when no object is left.
+     * Secure memory: keys and AES key schedules live in a 1 MiB pool of
+     * libgcrypt's locked memory when RLIMIT_MEMLOCK (or CAP_IPC_LOCK)
+     * allows it.  Under a smaller limit (64 KiB before Linux 5.16) the pool
+     * is cut to what the limit leaves and stays locked: it holds a key and
+     * the handles of a few dozen threads, and encoder_new()/decoder_new()
+     * beyond that fail with XBCRYPT_E_CRYPTO and a message naming the
+     * limit.  Under 16 KiB nothing can be locked: init() still succeeds and
+     * keys are held in unlocked memory (xbcrypt warns once).  Modes with
+     * no key (algo NONE) need no locked memory at all. */
     xbcrypt_status (*init)(void);
     void (*cleanup)(void);
 
@@ -307,6 +348,8 @@ typedef struct xbcrypt_api {
     void (*encoder_free)(xbcrypt_encoder *enc);
     xbcrypt_status (*encoder_status)(const xbcrypt_encoder *enc);
     const char *(*encoder_message)(const xbcrypt_encoder *enc); /* "" while OK */
+    /* Totals so far into *stats: set stats->struct_size first (see
+     * "Errors"); NULL enc or stats: nothing happens. */
     void (*encoder_stats)(const xbcrypt_encoder *enc, xbcrypt_stats *stats);
 
     /*
@@ -325,6 +368,7 @@ typedef struct xbcrypt_api {
     void (*decoder_free)(xbcrypt_decoder *dec);
     xbcrypt_status (*decoder_status)(const xbcrypt_decoder *dec);
     const char *(*decoder_message)(const xbcrypt_decoder *dec);
+    /* As encoder_stats: set stats->struct_size first. */
     void (*decoder_stats)(const xbcrypt_decoder *dec, xbcrypt_stats *stats);
 
     /* Optional features by name; NULL when absent, unknown, or name is
@@ -359,7 +403,7 @@ typedef struct xbcrypt_api {
      * byte offset and the header fields as far as they were read, and
      * returns 1; returns 0 (info untouched) when the decoder has not failed
      * on a chunk.  Set info->struct_size to sizeof(xbcrypt_chunk_info)
-     * first.
+     * first: at most that many bytes are written (see "Errors").
      */
     int (*decoder_fault)(const xbcrypt_decoder *dec, xbcrypt_chunk_info *info);
 } xbcrypt_api;
@@ -403,7 +447,14 @@ typedef struct xbcrypt_api {
  * recipient is checked before anything else happens: a key missing from
  * the keyring, revoked, expired, disabled, invalid or without a usable
  * encryption subkey fails the call with XBCRYPT_E_KEY and a message naming
- * its fingerprint.  At most 64 recipients.
+ * its fingerprint.  At most 64 recipients.  The data key goes to exactly
+ * one encryption subkey per recipient: the subkey named, when the
+ * fingerprint is a subkey's (XBCRYPT_E_KEY when that subkey has expired or
+ * is revoked: no other is used instead), else the key's newest usable
+ * encryption subkey.  gpg.conf cannot redirect it: a "group" named after
+ * a fingerprint is not expanded, and the key IDs of the wrapped key are
+ * read back and must be exactly those subkeys (XBCRYPT_E_KEY otherwise,
+ * and when gpg hid them: "throw-keyids").
  *
  * The data key lives in libgcrypt secure memory only: generated there
  * (GCRY_VERY_STRONG_RANDOM), and on unwrap written there by GPGME through a

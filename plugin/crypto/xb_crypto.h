@@ -22,6 +22,17 @@
  * idempotent.
  */
 xbcrypt_status xb_crypto_init(char *msg, size_t msg_size);
+/*
+ * The secure pool is locked when the memlock limit allows 1 MiB; under a
+ * smaller RLIMIT_MEMLOCK (64 KiB before Linux 5.16) it is cut to what the
+ * limit leaves, and holds the key and the AES handles of fewer threads
+ * (a handle that does not fit fails with XBCRYPT_E_CRYPTO and says so).
+ * Under libgcrypt's 16 KiB minimum nothing can be locked: the engine still
+ * works, with the pool unlocked, and this returns a sentence saying so and
+ * how to raise the limit.  NULL while keys are locked (or libgcrypt was
+ * set up by the host), and before xb_crypto_init().
+ */
+const char *xb_crypto_unlocked(void);
 
 /* AES-CTR with a key of 16, 24 or 32 bytes (the length picks AES-128,
  * -192 or -256).  The handle lives in secure memory. */
@@ -61,6 +72,11 @@ void xb_random_key(void *buf, size_t len);
  * failure.  xb_secure_free wipes `len` bytes first; NULL is a no-op. */
 void *xb_secure_alloc(size_t len);
 void xb_secure_free(void *p, size_t len);
+
+/* After key bytes passed through this thread (a copy, a setkey): clears
+ * the vector registers and burns the stack below the caller, so that no
+ * copy is left in unlocked memory (xb_cipher_open does it itself). */
+void xb_scrub_after_key(void);
 
 /* The one wipe for secrets: not optimised away. */
 void xb_wipe(void *p, size_t len);

@@ -11,7 +11,9 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -121,14 +123,50 @@ static bool usable_subkey(gpgme_subkey_t sk)
     return sk->can_encrypt && !sk->revoked && !sk->expired && !sk->disabled && !sk->invalid;
 }
 
+/* What is wrong with a subkey that cannot be encrypted to; NULL if none. */
+static const char *subkey_problem(gpgme_subkey_t sk)
+{
+    return sk->revoked      ? "is revoked"
+           : sk->expired    ? "has expired"
+           : sk->disabled   ? "is disabled"
+           : sk->invalid    ? "is invalid"
+           : !sk->can_encrypt ? "cannot encrypt (a signing key)"
+                              : NULL;
+}
+
 /*
- * Looks up one recipient and checks it can be encrypted to.  On success
- * *out holds a reference (gpgme_key_unref it).
+ * The encryption subkey a recipient gets: exactly the subkey named, when
+ * the fingerprint is a subkey's; for a primary key's fingerprint, as gpg
+ * chooses, its newest usable encryption subkey, else the primary key
+ * itself if it can encrypt.  NULL when there is none.
  */
-static xbcrypt_status get_recipient(gpgme_ctx_t ctx, const char *given, gpgme_key_t *out,
+static gpgme_subkey_t pick_subkey(gpgme_key_t key, const char *fpr)
+{
+    gpgme_subkey_t primary = key->subkeys, best = NULL;
+    for (gpgme_subkey_t sk = primary ? primary->next : NULL; sk; sk = sk->next) {
+        if (sk->fpr && strcasecmp(sk->fpr, fpr) == 0)
+            return usable_subkey(sk) ? sk : NULL;
+        if (usable_subkey(sk) && (!best || sk->timestamp > best->timestamp))
+            best = sk;
+    }
+    return best ? best : primary && usable_subkey(primary) ? primary : NULL;
+}
+
+/* A recipient: the key named, and the one subkey the data key goes to. */
+struct recipient {
+    gpgme_key_t key;
+    gpgme_subkey_t sub;
+};
+
+/*
+ * Looks up one recipient, checks it can be encrypted to and picks its
+ * subkey.  On success out->key holds a reference (gpgme_key_unref it).
+ */
+static xbcrypt_status get_recipient(gpgme_ctx_t ctx, const char *given, struct recipient *out,
                                     char *msg, size_t msg_size)
 {
-    *out = NULL;
+    out->key = NULL;
+    out->sub = NULL;
     char fpr[FPR_MAX];
     if (!given || !normalise_fpr(given, fpr)) {
         /* Not quoted: only a fingerprint is printed back, and this is not
@@ -161,9 +199,13 @@ static xbcrypt_status get_recipient(gpgme_ctx_t ctx, const char *given, gpgme_ke
      * fingerprint or one of its subkeys', nothing looser. */
     bool named = key->fpr && strcasecmp(key->fpr, fpr) == 0;
     bool any_usable = false;
+    gpgme_subkey_t named_sub = NULL;
     for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next) {
-        if (sk->fpr && strcasecmp(sk->fpr, fpr) == 0)
+        if (sk->fpr && strcasecmp(sk->fpr, fpr) == 0) {
             named = true;
+            if (sk != key->subkeys)
+                named_sub = sk;
+        }
         if (usable_subkey(sk))
             any_usable = true;
     }
@@ -186,30 +228,46 @@ static xbcrypt_status get_recipient(gpgme_ctx_t ctx, const char *given, gpgme_ke
         gpgme_key_unref(key);
         return XBCRYPT_E_KEY;
     }
-    *out = key;
+    /* A subkey named by its own fingerprint is taken exactly: when it
+     * cannot be used, another subkey is not silently chosen instead. */
+    if (named_sub && subkey_problem(named_sub)) {
+        xb_say(msg, msg_size,
+               "recipient %s names a subkey of key %s, and that subkey %s: no other subkey is "
+               "used in its place; name the primary key's fingerprint to use its current "
+               "encryption subkey, or renew that subkey",
+               fpr, key->fpr ? key->fpr : "(unknown)", subkey_problem(named_sub));
+        gpgme_key_unref(key);
+        return XBCRYPT_E_KEY;
+    }
+    out->sub = pick_subkey(key, fpr);
+    if (!out->sub || !out->sub->fpr || !out->sub->keyid) {
+        xb_say(msg, msg_size, "recipient %s: the key has no usable encryption subkey", fpr);
+        gpgme_key_unref(key);
+        return XBCRYPT_E_KEY;
+    }
+    out->key = key;
     return XBCRYPT_OK;
 }
 
-static void unref_keys(gpgme_key_t *keys, size_t n)
+static void unref_keys(struct recipient *keys, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (keys[i])
-            gpgme_key_unref(keys[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i].key)
+            gpgme_key_unref(keys[i].key);
+        keys[i].key = NULL;
+        keys[i].sub = NULL;
+    }
 }
 
-/* Looks up every recipient into keys[0..n-1] and NULL-terminates the array
- * (n + 1 slots).  On failure nothing is left referenced. */
+/* Looks up every recipient into keys[0..n-1].  On failure nothing is left
+ * referenced. */
 static xbcrypt_status get_recipients(gpgme_ctx_t ctx, const char *const *fprs, size_t n,
-                                     gpgme_key_t *keys, char *msg, size_t msg_size)
+                                     struct recipient *keys, char *msg, size_t msg_size)
 {
-    for (size_t i = 0; i <= n; i++)
-        keys[i] = NULL;
     for (size_t i = 0; i < n; i++) {
         xbcrypt_status st = get_recipient(ctx, fprs[i], &keys[i], msg, msg_size);
         if (st != XBCRYPT_OK) {
             unref_keys(keys, i);
-            for (size_t j = 0; j < i; j++)
-                keys[j] = NULL;
             return st;
         }
     }
@@ -239,9 +297,10 @@ xbcrypt_status xb_envelope_check_recipients(const char *const *fprs, size_t n_fp
     gpgme_ctx_t ctx;
     if ((st = start(&ctx, msg, msg_size)) != XBCRYPT_OK)
         return st;
-    gpgme_key_t keys[XB_ENVELOPE_RECIPIENTS_MAX + 1];
+    struct recipient keys[XB_ENVELOPE_RECIPIENTS_MAX];
     st = get_recipients(ctx, fprs, n_fprs, keys, msg, msg_size);
-    unref_keys(keys, n_fprs);
+    if (st == XBCRYPT_OK)
+        unref_keys(keys, n_fprs);
     gpgme_release(ctx);
     return st;
 }
@@ -255,14 +314,228 @@ static gpgme_error_t sensitive(gpgme_data_t d)
     return gpgme_data_set_flag(d, "sensitive", "1");
 }
 
+/* ---- whom gpg encrypted to ------------------------------------------------ */
+
+/* The value of a base64 digit, or -1. */
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
 /*
- * Encrypts key->bytes to the NULL-terminated `keys`.  GPGME reads the key
- * from its secure buffer in place (no copy is made here).
+ * The bytes of an ASCII-armoured OpenPGP message (RFC 4880, 6.2): the
+ * base64 between the blank line that ends the armour headers and the
+ * checksum ("=XXXX") or END line.  Returns them (free()), or NULL when the
+ * text is not armour.  The message holds no secret: only wrapped keys.
  */
-static xbcrypt_status encrypt_to(gpgme_ctx_t ctx, gpgme_key_t *keys, const xbcrypt_key *key,
-                                 void **out, size_t *out_len, char *msg, size_t msg_size)
+static uint8_t *dearmor(const char *text, size_t len, size_t *out_len)
+{
+    static const char begin[] = "-----BEGIN PGP MESSAGE-----";
+    const char *end = text + len, *p = text;
+    if (len < sizeof begin - 1 || memcmp(p, begin, sizeof begin - 1) != 0)
+        return NULL;
+    /* The BEGIN line, then header lines ("Key: value") up to a blank one. */
+    for (bool blank = false; !blank;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            return NULL;
+        p = nl + 1;
+        blank = p < end && (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'));
+    }
+    uint8_t *out = malloc(len / 4 * 3 + 3);
+    if (!out)
+        return NULL;
+    size_t n = 0;
+    unsigned acc = 0, bits = 0;
+    bool line_start = true;
+    for (; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\n') {
+            line_start = true;
+            continue;
+        }
+        if (line_start && (c == '=' || c == '-'))
+            break; /* the checksum or the END line */
+        line_start = false;
+        if (c == '\r' || c == ' ' || c == '\t')
+            continue;
+        if (c == '=')
+            break; /* padding: the data ends here */
+        int v = b64_value(c);
+        if (v < 0) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    *out_len = n;
+    return out;
+}
+
+/*
+ * The key IDs of the public-key encrypted session key packets (tag 1,
+ * version 3; RFC 4880, 4.2 and 5.1) that open an OpenPGP message, into
+ * ids[0..*n-1], up to the first other packet (the encrypted data).
+ * Returns NULL, or what makes the message one wrap() does not make.
+ */
+static const char *session_key_ids(const uint8_t *p, size_t len, uint8_t (*ids)[8], size_t max,
+                                   size_t *n)
+{
+    *n = 0;
+    size_t off = 0;
+    while (off < len) {
+        const uint8_t b = p[off++];
+        unsigned tag;
+        size_t body = SIZE_MAX; /* SIZE_MAX: partial or indeterminate */
+        if (!(b & 0x80))
+            return "a byte that does not start an OpenPGP packet";
+        if (b & 0x40) {
+            tag = b & 0x3fu;
+            if (off >= len)
+                return "a truncated packet header";
+            const uint8_t o1 = p[off++];
+            if (o1 < 192) {
+                body = o1;
+            } else if (o1 < 224) {
+                if (off >= len)
+                    return "a truncated packet header";
+                body = ((size_t)(o1 - 192) << 8) + p[off++] + 192;
+            } else if (o1 == 255) {
+                if (len - off < 4)
+                    return "a truncated packet header";
+                body = (size_t)p[off] << 24 | (size_t)p[off + 1] << 16 |
+                       (size_t)p[off + 2] << 8 | p[off + 3];
+                off += 4;
+            }
+        } else {
+            tag = (b >> 2) & 15u;
+            if ((b & 3u) != 3) {
+                size_t bytes = (size_t)1 << (b & 3u);
+                if (len - off < bytes)
+                    return "a truncated packet header";
+                body = 0;
+                for (size_t i = 0; i < bytes; i++)
+                    body = body << 8 | p[off++];
+            }
+        }
+        if (tag != 1 && tag != 3)
+            break; /* the encrypted data: every recipient came before it */
+        if (body == SIZE_MAX || body > len - off)
+            return "a truncated session key packet";
+        if (tag == 3)
+            return "a passphrase (symmetric) session key, besides the public keys";
+        if (body < 10 || p[off] != 3)
+            return "a session key packet of a version other than 3";
+        if (*n == max)
+            return "more session key packets than recipients";
+        memcpy(ids[(*n)++], p + off + 1, 8);
+        off += body;
+    }
+    return *n ? NULL : "no public-key session key packet";
+}
+
+/*
+ * Checks that gpg encrypted the data key to exactly the subkeys chosen.
+ * gpg.conf can change the recipients behind GPGME's back (a "group" whose
+ * name is a recipient's fingerprint expands to other keys); a wrapped key
+ * the named recipients cannot open, or that someone else can, must fail.
+ */
+static xbcrypt_status check_wrapped_to(const char *armor, size_t len,
+                                       const struct recipient *keys, size_t n, char *msg,
+                                       size_t msg_size)
+{
+    size_t bin_len = 0, found = 0;
+    uint8_t *bin = dearmor(armor, len, &bin_len);
+    if (!bin) {
+        xb_say(msg, msg_size,
+               "cannot check whom gpg encrypted the data key to: its output is not an "
+               "ASCII-armoured OpenPGP message");
+        return XBCRYPT_E_CRYPTO;
+    }
+    uint8_t ids[XB_ENVELOPE_RECIPIENTS_MAX][8];
+    const char *problem = session_key_ids(bin, bin_len, ids, XB_ENVELOPE_RECIPIENTS_MAX, &found);
+    free(bin);
+    if (problem) {
+        xb_say(msg, msg_size, "cannot check whom gpg encrypted the data key to: gpg wrote %s",
+               problem);
+        return XBCRYPT_E_CRYPTO;
+    }
+    bool used[XB_ENVELOPE_RECIPIENTS_MAX] = {false};
+    for (size_t i = 0; i < found; i++) {
+        char id[17];
+        bool zero = true;
+        for (unsigned k = 0; k < 8; k++) {
+            snprintf(id + 2 * k, 3, "%02X", (unsigned)ids[i][k]);
+            zero = zero && ids[i][k] == 0;
+        }
+        if (zero) {
+            xb_say(msg, msg_size,
+                   "gpg hid the key IDs of the recipient keys (throw-keyids or hidden-recipient "
+                   "in gpg.conf?), so whom it encrypted the data key to cannot be checked; "
+                   "remove that option");
+            return XBCRYPT_E_KEY;
+        }
+        bool match = false;
+        for (size_t j = 0; j < n; j++)
+            if (strcasecmp(keys[j].sub->keyid, id) == 0)
+                used[j] = match = true;
+        if (!match) {
+            xb_say(msg, msg_size,
+                   "gpg encrypted the data key to key ID %s, which is no recipient named (a "
+                   "\"group\" or \"encrypt-to\" in gpg.conf?)",
+                   id);
+            return XBCRYPT_E_KEY;
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        if (!used[j]) {
+            xb_say(msg, msg_size,
+                   "gpg did not encrypt the data key to recipient %s (its subkey %s): a "
+                   "\"group\" in gpg.conf named after it may stand for other keys",
+                   keys[j].key->fpr ? keys[j].key->fpr : "(unknown)", keys[j].sub->keyid);
+            return XBCRYPT_E_KEY;
+        }
+    }
+    return XBCRYPT_OK;
+}
+
+/*
+ * Encrypts key->bytes to the n `keys`, each to exactly its chosen subkey.
+ * GPGME reads the key from its secure buffer in place (no copy is made
+ * here).
+ */
+static xbcrypt_status encrypt_to(gpgme_ctx_t ctx, const struct recipient *keys, size_t n,
+                                 const xbcrypt_key *key, void **out, size_t *out_len, char *msg,
+                                 size_t msg_size)
 {
     char why[128];
+    /* One line per recipient for gpg's -r: the subkey's fingerprint with
+     * "!", which makes gpg use exactly that subkey.  Key objects would not
+     * do: GPGME passes their fingerprints to -r as names, which a gpg.conf
+     * "group" of the same name expands. */
+    char recipients[XB_ENVELOPE_RECIPIENTS_MAX * (FPR_MAX + 2) + 1];
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        int w = snprintf(recipients + used, sizeof recipients - used, "%s!\n", keys[i].sub->fpr);
+        if (w < 0 || (size_t)w >= sizeof recipients - used) {
+            xb_say(msg, msg_size, "recipient %s: the subkey fingerprint is too long",
+                   keys[i].key->fpr ? keys[i].key->fpr : "(unknown)");
+            return XBCRYPT_E_KEY;
+        }
+        used += (size_t)w;
+    }
     gpgme_data_t plain = NULL, cipher = NULL;
     gpgme_error_t err = gpgme_data_new_from_mem(&plain, (const char *)key->bytes, key->len, 0);
     if (!err)
@@ -281,10 +554,10 @@ static xbcrypt_status encrypt_to(gpgme_ctx_t ctx, gpgme_key_t *keys, const xbcry
      * nothing to add.  NO_ENCRYPT_TO: a gpg.conf "encrypt-to" must not add a
      * recipient the caller did not name (a rewrap would not take it away).
      * NO_COMPRESS: 32 random bytes do not compress. */
-    err = gpgme_op_encrypt(ctx, keys,
-                           GPGME_ENCRYPT_ALWAYS_TRUST | GPGME_ENCRYPT_NO_ENCRYPT_TO |
-                               GPGME_ENCRYPT_NO_COMPRESS,
-                           plain, cipher);
+    err = gpgme_op_encrypt_ext(ctx, NULL, recipients,
+                               GPGME_ENCRYPT_ALWAYS_TRUST | GPGME_ENCRYPT_NO_ENCRYPT_TO |
+                                   GPGME_ENCRYPT_NO_COMPRESS,
+                               plain, cipher);
     gpgme_encrypt_result_t res = gpgme_op_encrypt_result(ctx);
     if (res && res->invalid_recipients) {
         gpgme_invalid_key_t bad = res->invalid_recipients;
@@ -307,6 +580,11 @@ static xbcrypt_status encrypt_to(gpgme_ctx_t ctx, gpgme_key_t *keys, const xbcry
         gpgme_free(mem);
         xb_say(msg, msg_size, "gpg produced no wrapped key");
         return XBCRYPT_E_CRYPTO;
+    }
+    xbcrypt_status st = check_wrapped_to(mem, len, keys, n, msg, msg_size);
+    if (st != XBCRYPT_OK) {
+        gpgme_free(mem);
+        return st;
     }
     *out = mem;
     *out_len = len;
@@ -353,12 +631,43 @@ static ssize_t sink_write(void *opaque, const void *buf, size_t size)
     return (ssize_t)size;
 }
 
+/*
+ * False when gpg-agent does not answer on its socket (GNUPGHOME's).  gpg
+ * uses a secret key only through the agent and starts one when it can, so
+ * after a failed decryption an agent that does not answer is the reason,
+ * whatever keys the keyring holds; gpg then reports "no secret key".  This
+ * starts nothing; when it cannot tell, it says the agent answers.
+ */
+static bool agent_answers(void)
+{
+    gpgme_ctx_t a = NULL;
+    if (gpgme_new(&a) != 0)
+        return true;
+    gpgme_error_t op_err = 0, err = gpgme_set_protocol(a, GPGME_PROTOCOL_ASSUAN);
+    if (!err)
+        err = gpgme_op_assuan_transact_ext(a, "GETINFO version", NULL, NULL, NULL, NULL, NULL,
+                                           NULL, &op_err);
+    gpgme_release(a);
+    gpgme_err_code_t code = gpgme_err_code(err);
+    return !(code == GPG_ERR_ASS_CONNECT_FAILED || code == GPG_ERR_NO_AGENT ||
+             code == GPG_ERR_ENOENT || code == GPG_ERR_ECONNREFUSED);
+}
+
 /* Why a decryption failed, in words an operator can act on. */
 static void explain_decrypt(gpgme_ctx_t ctx, gpgme_error_t err, char *msg, size_t msg_size)
 {
     char why[128];
     gpgme_decrypt_result_t res = gpgme_op_decrypt_result(ctx);
     gpgme_err_code_t code = gpgme_err_code(err);
+    if ((code == GPG_ERR_NO_SECKEY || code == GPG_ERR_DECRYPT_FAILED ||
+         code == GPG_ERR_NO_AGENT) &&
+        !agent_answers()) {
+        xb_say(msg, msg_size,
+               "cannot decrypt the wrapped key: no gpg-agent answers for this GnuPG home, and "
+               "gpg uses secret keys only through one, so whether this keyring holds the key "
+               "of a recipient could not be checked");
+        return;
+    }
     /* gpg reports a missing key for a damaged message too: when this
      * keyring does hold the secret key of a recipient, say so instead of
      * sending the operator to look for a key that is here. */
@@ -518,13 +827,16 @@ static xbcrypt_status wrap_to(const char *const *fprs, size_t n_fprs, key_source
     xbcrypt_status st = start(&ctx, msg, msg_size);
     if (st != XBCRYPT_OK)
         return st;
-    gpgme_key_t keys[XB_ENVELOPE_RECIPIENTS_MAX + 1];
+    struct recipient keys[XB_ENVELOPE_RECIPIENTS_MAX];
     st = get_recipients(ctx, fprs, n_fprs, keys, msg, msg_size);
+    if (st != XBCRYPT_OK) {
+        gpgme_release(ctx);
+        return st;
+    }
     xbcrypt_key *k = NULL;
+    st = source(ctx, wrapped, wrapped_len, &k, msg, msg_size);
     if (st == XBCRYPT_OK)
-        st = source(ctx, wrapped, wrapped_len, &k, msg, msg_size);
-    if (st == XBCRYPT_OK)
-        st = encrypt_to(ctx, keys, k, out, out_len, msg, msg_size);
+        st = encrypt_to(ctx, keys, n_fprs, k, out, out_len, msg, msg_size);
     unref_keys(keys, n_fprs);
     gpgme_release(ctx);
     if (st == XBCRYPT_OK && key_out)

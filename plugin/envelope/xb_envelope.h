@@ -24,6 +24,16 @@
  * expired, disabled, invalid or without a usable encryption subkey fails
  * the call and the message names its fingerprint.
  *
+ * Exactly the keys named: each recipient's encryption subkey is chosen here
+ * (the subkey named by its own fingerprint, refused when it has expired or
+ * is revoked; for a primary key, its newest usable encryption subkey, as gpg
+ * chooses) and given to gpg as "SUBKEY!" through gpgme_op_encrypt_ext(),
+ * not as a key object, whose fingerprint gpg would take as a name that a
+ * gpg.conf "group" expands.  The session key packets of gpg's output are
+ * then read back (dearmoured, key IDs of the version-3 PKESK packets) and
+ * must name exactly those subkeys.  A decryption that fails while no
+ * gpg-agent answers on its socket says so, not "no secret key".
+ *
  * Threads: GPGME is initialised once per process (pthread_once); each call
  * uses its own GPGME context, so calls from different threads may run at
  * once.  GPGME runs gpg (and gpg talks to gpg-agent) as child processes and

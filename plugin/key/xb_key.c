@@ -35,8 +35,13 @@ static xbcrypt_status read_key_fd(int fd, const char *what, xbcrypt_key **out, c
     /* One byte more than the limit, to notice an oversized source. */
     const size_t cap = XB_KEY_SOURCE_MAX + 1;
     uint8_t *buf = xb_secure_alloc(cap);
-    if (!buf)
+    if (!buf) {
+        xb_say(msg, msg_size,
+               "out of secure memory to read key file %s (libgcrypt's locked pool is full; the "
+               "locked-memory limit may be too small: ulimit -l)",
+               what);
         return XBCRYPT_E_NOMEM;
+    }
     size_t len = 0;
     while (len < cap) {
         ssize_t n = read(fd, buf + len, cap - len);
@@ -108,14 +113,19 @@ xbcrypt_status xb_key_from_bytes(const void *bytes, size_t len, xbcrypt_key **ou
     if (st != XBCRYPT_OK)
         return st;
     xbcrypt_key *k = xb_secure_alloc(sizeof *k);
-    if (!k)
-        return XBCRYPT_E_NOMEM;
-    k->bytes = xb_secure_alloc(len);
-    if (!k->bytes) {
+    if (k && !(k->bytes = xb_secure_alloc(len))) {
         xb_secure_free(k, sizeof *k);
+        k = NULL;
+    }
+    if (!k) {
+        xb_say(msg, msg_size,
+               "out of secure memory for a %zu-byte key (libgcrypt's locked pool is full; the "
+               "locked-memory limit may be too small: ulimit -l)",
+               len);
         return XBCRYPT_E_NOMEM;
     }
     memcpy(k->bytes, bytes, len);
+    xb_scrub_after_key(); /* memcpy moved the key through vector registers */
     k->len = len;
     *out = k;
     return XBCRYPT_OK;

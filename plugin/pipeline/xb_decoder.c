@@ -115,6 +115,13 @@ xbcrypt_status xb_decoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write,
         xb_say(msg, msg_size, "unknown algorithm number %d", (int)s->algo);
         return XBCRYPT_E_ARG;
     }
+    /* The decoder takes chunk sizes from the stream; chunk_size only sizes
+     * its first job buffers, but is checked before it is added to. */
+    if (s->chunk_size > XBCRYPT_CHUNK_SIZE_MAX) {
+        xb_say(msg, msg_size, "decoder: chunk size %zu is over the format's limit of %u bytes",
+               s->chunk_size, XBCRYPT_CHUNK_SIZE_MAX);
+        return XBCRYPT_E_ARG;
+    }
     const bool aes = s->algo != XBCRYPT_ALGO_NONE;
     if (aes && !s->key && write) {
         xb_say(msg, msg_size, "decoder: AES needs a key to write plaintext");
@@ -199,9 +206,16 @@ static bool retire_one(void *owner, bool wait)
                 st->stats.plaintext_bytes += job->out_len;
                 st->stats.encrypted_bytes += xb_header_size(job->hdr.version) + job->hdr.ivlen +
                                              job->hdr.elen;
-                st->stats.versions_seen |= 1u << job->hdr.version;
                 st->stats.hashed_chunks += job->hashed;
                 st->stats.size_mismatches += job->hdr.olen != job->hdr.elen;
+                /* Writers only ever moved from version 1 to 2 to 3: a
+                 * CRC-only chunk after a hashed one is a downgrade. */
+                if (job->hdr.version < 3 && (st->stats.versions_seen & (1u << 3)) &&
+                    st->stats.downgrades++ == 0) {
+                    st->stats.first_downgrade_index = job->index;
+                    st->stats.first_downgrade_offset = job->offset;
+                }
+                st->stats.versions_seen |= 1u << job->hdr.version;
             }
         }
     }
@@ -363,10 +377,8 @@ static xbcrypt_status process_stage(struct xbcrypt_decoder *dec)
     }
 }
 
-xbcrypt_status xb_decoder_buffer(xbcrypt_decoder *dec, void **buf, size_t *avail)
+static xbcrypt_status decoder_buffer(struct xbcrypt_decoder *dec, void **buf, size_t *avail)
 {
-    if (!dec || !buf || !avail)
-        return XBCRYPT_E_ARG;
     *buf = NULL;
     *avail = 0;
     xb_stream *st = &dec->st;
@@ -388,10 +400,8 @@ xbcrypt_status xb_decoder_buffer(xbcrypt_decoder *dec, void **buf, size_t *avail
     return XBCRYPT_OK;
 }
 
-xbcrypt_status xb_decoder_commit(xbcrypt_decoder *dec, size_t n)
+static xbcrypt_status decoder_commit(struct xbcrypt_decoder *dec, size_t n)
 {
-    if (!dec)
-        return XBCRYPT_E_ARG;
     xb_stream *st = &dec->st;
     xbcrypt_status rc = xb_stream_usable(st);
     if (rc != XBCRYPT_OK)
@@ -427,12 +437,33 @@ xbcrypt_status xb_decoder_commit(xbcrypt_decoder *dec, size_t n)
 
 static xbcrypt_status buffer_of(void *obj, void **buf, size_t *avail)
 {
-    return xb_decoder_buffer(obj, buf, avail);
+    return decoder_buffer(obj, buf, avail);
 }
 
 static xbcrypt_status commit_of(void *obj, size_t n)
 {
-    return xb_decoder_commit(obj, n);
+    return decoder_commit(obj, n);
+}
+
+static xbcrypt_status decoder_finish(struct xbcrypt_decoder *dec);
+
+static xbcrypt_status finish_of(void *obj)
+{
+    return decoder_finish(obj);
+}
+
+/* The public calls run callbacks: each is refused with XBCRYPT_E_STATE
+ * while another runs on the same decoder (a callback calling back in). */
+xbcrypt_status xb_decoder_buffer(xbcrypt_decoder *dec, void **buf, size_t *avail)
+{
+    if (!dec || !buf || !avail)
+        return XBCRYPT_E_ARG;
+    return xb_stream_buffer(&dec->st, dec, buffer_of, buf, avail);
+}
+
+xbcrypt_status xb_decoder_commit(xbcrypt_decoder *dec, size_t n)
+{
+    return dec ? xb_stream_commit(&dec->st, dec, commit_of, n) : XBCRYPT_E_ARG;
 }
 
 xbcrypt_status xb_decoder_feed(xbcrypt_decoder *dec, const void *buf, size_t len)
@@ -444,8 +475,11 @@ xbcrypt_status xb_decoder_feed(xbcrypt_decoder *dec, const void *buf, size_t len
 
 xbcrypt_status xb_decoder_finish(xbcrypt_decoder *dec)
 {
-    if (!dec)
-        return XBCRYPT_E_ARG;
+    return dec ? xb_stream_finish(&dec->st, dec, finish_of) : XBCRYPT_E_ARG;
+}
+
+static xbcrypt_status decoder_finish(struct xbcrypt_decoder *dec)
+{
     xb_stream *st = &dec->st;
     xbcrypt_status rc = xb_stream_usable(st);
     if (rc != XBCRYPT_OK)
@@ -477,7 +511,8 @@ xbcrypt_status xb_decoder_finish(xbcrypt_decoder *dec)
 
 void xb_decoder_free(xbcrypt_decoder *dec)
 {
-    if (!dec)
+    /* From inside a callback the decoder is still in use: left alone. */
+    if (!dec || dec->st.busy)
         return;
     xb_stream_destroy(&dec->st);
     free(dec);
@@ -503,10 +538,7 @@ int xb_decoder_fault(const xbcrypt_decoder *dec, xbcrypt_chunk_info *info)
 {
     if (!dec || !info || !dec->has_fault)
         return 0;
-    size_t n = info->struct_size && info->struct_size < sizeof *info ? info->struct_size
-                                                                     : sizeof *info;
-    memcpy(info, &dec->fault, n);
-    info->struct_size = n;
+    xb_chunk_info_copy(info, &dec->fault);
     return 1;
 }
 

@@ -184,10 +184,8 @@ static xbcrypt_status submit_current(struct xbcrypt_encoder *enc)
     return st->status;
 }
 
-xbcrypt_status xb_encoder_buffer(xbcrypt_encoder *enc, void **buf, size_t *avail)
+static xbcrypt_status encoder_buffer(struct xbcrypt_encoder *enc, void **buf, size_t *avail)
 {
-    if (!enc || !buf || !avail)
-        return XBCRYPT_E_ARG;
     *buf = NULL;
     *avail = 0;
     xb_stream *st = &enc->st;
@@ -208,10 +206,8 @@ xbcrypt_status xb_encoder_buffer(xbcrypt_encoder *enc, void **buf, size_t *avail
     return XBCRYPT_OK;
 }
 
-xbcrypt_status xb_encoder_commit(xbcrypt_encoder *enc, size_t n)
+static xbcrypt_status encoder_commit(struct xbcrypt_encoder *enc, size_t n)
 {
-    if (!enc)
-        return XBCRYPT_E_ARG;
     xb_stream *st = &enc->st;
     xbcrypt_status rc = xb_stream_usable(st);
     if (rc != XBCRYPT_OK)
@@ -235,25 +231,16 @@ xbcrypt_status xb_encoder_commit(xbcrypt_encoder *enc, size_t n)
 
 static xbcrypt_status buffer_of(void *obj, void **buf, size_t *avail)
 {
-    return xb_encoder_buffer(obj, buf, avail);
+    return encoder_buffer(obj, buf, avail);
 }
 
 static xbcrypt_status commit_of(void *obj, size_t n)
 {
-    return xb_encoder_commit(obj, n);
+    return encoder_commit(obj, n);
 }
 
-xbcrypt_status xb_encoder_feed(xbcrypt_encoder *enc, const void *buf, size_t len)
+static xbcrypt_status encoder_finish(struct xbcrypt_encoder *enc)
 {
-    if (!enc || (!buf && len))
-        return XBCRYPT_E_ARG;
-    return xb_stream_feed(&enc->st, enc, buffer_of, commit_of, buf, len);
-}
-
-xbcrypt_status xb_encoder_finish(xbcrypt_encoder *enc)
-{
-    if (!enc)
-        return XBCRYPT_E_ARG;
     xb_stream *st = &enc->st;
     xbcrypt_status rc = xb_stream_usable(st);
     if (rc != XBCRYPT_OK)
@@ -266,9 +253,41 @@ xbcrypt_status xb_encoder_finish(xbcrypt_encoder *enc)
     return st->status;
 }
 
+static xbcrypt_status finish_of(void *obj)
+{
+    return encoder_finish(obj);
+}
+
+/* The public calls run callbacks: each is refused with XBCRYPT_E_STATE
+ * while another runs on the same encoder (a callback calling back in). */
+xbcrypt_status xb_encoder_buffer(xbcrypt_encoder *enc, void **buf, size_t *avail)
+{
+    if (!enc || !buf || !avail)
+        return XBCRYPT_E_ARG;
+    return xb_stream_buffer(&enc->st, enc, buffer_of, buf, avail);
+}
+
+xbcrypt_status xb_encoder_commit(xbcrypt_encoder *enc, size_t n)
+{
+    return enc ? xb_stream_commit(&enc->st, enc, commit_of, n) : XBCRYPT_E_ARG;
+}
+
+xbcrypt_status xb_encoder_feed(xbcrypt_encoder *enc, const void *buf, size_t len)
+{
+    if (!enc || (!buf && len))
+        return XBCRYPT_E_ARG;
+    return xb_stream_feed(&enc->st, enc, buffer_of, commit_of, buf, len);
+}
+
+xbcrypt_status xb_encoder_finish(xbcrypt_encoder *enc)
+{
+    return enc ? xb_stream_finish(&enc->st, enc, finish_of) : XBCRYPT_E_ARG;
+}
+
 void xb_encoder_free(xbcrypt_encoder *enc)
 {
-    if (!enc)
+    /* From inside a callback the encoder is still in use: left alone. */
+    if (!enc || enc->st.busy)
         return;
     xb_stream_destroy(&enc->st);
     free(enc);

@@ -6,6 +6,7 @@
 #include "xb_msg.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,20 +31,29 @@ xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_
         xb_say(msg, msg_size, "%s", "settings were not filled by settings_default()");
         return XBCRYPT_E_ARG;
     }
-    xbcrypt_status rc = xb_init();
-    if (rc != XBCRYPT_OK) {
-        xb_say(msg, msg_size, "%s", "cannot initialise libgcrypt");
+    xbcrypt_status rc = xb_init_msg(msg, msg_size); /* says why on failure */
+    if (rc != XBCRYPT_OK)
         return rc;
+    /* Every size before any arithmetic on it: the ring's budget is
+     * (2N+3) slots of job_bytes + XB_JOB_OVERHEAD each. */
+    if (s->threads > XB_THREADS_MAX) {
+        xb_say(msg, msg_size, "%u threads asked; at most %u", s->threads, XB_THREADS_MAX);
+        return XBCRYPT_E_ARG;
+    }
+    size_t unit, budget;
+    if (job_bytes == 0 || __builtin_add_overflow(job_bytes, (size_t)XB_JOB_OVERHEAD, &unit) ||
+        __builtin_mul_overflow(unit, (size_t)(2 * s->threads + 3), &budget) ||
+        __builtin_add_overflow(budget, (size_t)XB_LOOKAHEAD_BYTES, &budget)) {
+        xb_say(msg, msg_size,
+               "chunk size %zu with %u threads needs more memory than this system can address",
+               s->chunk_size, s->threads);
+        return XBCRYPT_E_ARG;
     }
     memcpy(&st->s, s, sizeof st->s);
     st->s.struct_size = sizeof st->s;
     st->write = write;
     st->opaque = opaque;
     st->stats.struct_size = sizeof st->stats;
-    if (st->s.threads > XB_THREADS_MAX) {
-        xb_say(msg, msg_size, "%u threads asked; at most %u", st->s.threads, XB_THREADS_MAX);
-        return XBCRYPT_E_ARG;
-    }
 
     if (need_cipher) {
         rc = xb_key_check(s->key, s->algo, msg, msg_size);
@@ -72,7 +82,6 @@ xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_
     /* pigz's bound: 2N+3 slots keep N workers busy while the producer
      * fills one and retires another; the read buffer's worth on top. */
     st->base_slots = 2 * st->s.threads + 3;
-    const size_t unit = job_bytes + XB_JOB_OVERHEAD;
     rc = xb_pool_init(&st->pool, st->s.threads, st->base_slots + lookahead_slots(st, unit), process,
                       ctx);
     if (rc != XBCRYPT_OK) {
@@ -90,10 +99,17 @@ void xb_stream_fit(xb_stream *st, size_t job_bytes)
     if (job_bytes <= st->job_bytes)
         return;
     st->job_bytes = job_bytes;
-    const size_t unit = job_bytes + XB_JOB_OVERHEAD;
+    /* Saturating: a job too big to count can only leave one slot. */
+    size_t unit, budget;
+    if (__builtin_add_overflow(job_bytes, (size_t)XB_JOB_OVERHEAD, &unit) ||
+        __builtin_mul_overflow(unit, (size_t)st->base_slots, &budget) ||
+        __builtin_add_overflow(budget, lookahead_bytes(st), &budget)) {
+        unit = SIZE_MAX;
+        budget = SIZE_MAX;
+    }
     size_t limit = st->base_slots + lookahead_slots(st, unit);
     st->pool.limit = limit < st->pool.nslots ? (unsigned)limit : st->pool.nslots;
-    st->pool.budget = st->base_slots * unit + lookahead_bytes(st);
+    st->pool.budget = budget;
 }
 
 xb_job *xb_stream_acquire(xb_stream *st, size_t reserve, bool (*retire)(void *owner, bool wait),
@@ -145,6 +161,19 @@ xbcrypt_status xb_stream_usable(xb_stream *st)
     return XBCRYPT_OK;
 }
 
+static xbcrypt_status xb_stream_enter(xb_stream *st)
+{
+    if (st->busy)
+        return XBCRYPT_E_STATE;
+    st->busy = true;
+    return XBCRYPT_OK;
+}
+
+static void xb_stream_leave(xb_stream *st)
+{
+    st->busy = false;
+}
+
 xbcrypt_status xb_stream_emit(xb_stream *st, const void *buf, size_t len, uint64_t index,
                               uint64_t offset)
 {
@@ -160,8 +189,42 @@ xbcrypt_status xb_stream_emit(xb_stream *st, const void *buf, size_t len, uint64
                           (unsigned long long)index, (unsigned long long)offset, err);
 }
 
-xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_commit_fn commit,
-                              const void *buf, size_t len)
+xbcrypt_status xb_stream_buffer(xb_stream *st, void *obj, xb_buffer_fn fn, void **buf,
+                                size_t *avail)
+{
+    xbcrypt_status rc = xb_stream_enter(st);
+    if (rc != XBCRYPT_OK) {
+        *buf = NULL;
+        *avail = 0;
+        return rc;
+    }
+    rc = fn(obj, buf, avail);
+    xb_stream_leave(st);
+    return rc;
+}
+
+xbcrypt_status xb_stream_commit(xb_stream *st, void *obj, xb_commit_fn fn, size_t n)
+{
+    xbcrypt_status rc = xb_stream_enter(st);
+    if (rc != XBCRYPT_OK)
+        return rc;
+    rc = fn(obj, n);
+    xb_stream_leave(st);
+    return rc;
+}
+
+xbcrypt_status xb_stream_finish(xb_stream *st, void *obj, xb_finish_fn fn)
+{
+    xbcrypt_status rc = xb_stream_enter(st);
+    if (rc != XBCRYPT_OK)
+        return rc;
+    rc = fn(obj);
+    xb_stream_leave(st);
+    return rc;
+}
+
+static xbcrypt_status feed_all(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_commit_fn commit,
+                               const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     while (len) {
@@ -170,6 +233,8 @@ xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_
         xbcrypt_status rc = buffer(obj, &dst, &avail);
         if (rc != XBCRYPT_OK)
             return rc;
+        if (avail == 0) /* never while OK; a loop that cannot progress must not spin */
+            return xb_stream_fail(st, XBCRYPT_E_STATE, "%s", "the engine offered no room for input");
         size_t n = len < avail ? len : avail;
         memcpy(dst, p, n);
         rc = commit(obj, n);
@@ -179,6 +244,17 @@ xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_
         len -= n;
     }
     return xb_stream_usable(st);
+}
+
+xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_commit_fn commit,
+                              const void *buf, size_t len)
+{
+    xbcrypt_status rc = xb_stream_enter(st);
+    if (rc != XBCRYPT_OK)
+        return rc;
+    rc = feed_all(st, obj, buffer, commit, buf, len);
+    xb_stream_leave(st);
+    return rc;
 }
 
 void xb_stream_chunk_info(const xb_job *job, xbcrypt_chunk_info *info)
@@ -197,11 +273,36 @@ void xb_stream_chunk_info(const xb_job *job, xbcrypt_chunk_info *info)
     info->hash_checked = job->hashed;
 }
 
+/* Bytes of a host struct to write, by its struct_size: see xb_stream_stats. */
+static size_t host_size(size_t host, size_t engine, size_t first_layout)
+{
+    if (host == 0)
+        return first_layout;
+    if (host < sizeof(size_t))
+        return 0;
+    return host < engine ? host : engine;
+}
+
+/* The structs as ABI 1.0 shipped them: the least any host can hold. */
+#define XB_STATS_V1_SIZE (offsetof(xbcrypt_stats, size_mismatches) + sizeof(uint64_t))
+#define XB_CHUNK_INFO_V1_SIZE (offsetof(xbcrypt_chunk_info, hash_checked) + sizeof(int))
+
 void xb_stream_stats(const xb_stream *st, xbcrypt_stats *out)
 {
     if (!out)
         return;
-    size_t n = out->struct_size && out->struct_size < sizeof *out ? out->struct_size : sizeof *out;
+    size_t n = host_size(out->struct_size, sizeof *out, XB_STATS_V1_SIZE);
+    if (n == 0)
+        return;
     memcpy(out, &st->stats, n);
+    out->struct_size = n;
+}
+
+void xb_chunk_info_copy(xbcrypt_chunk_info *out, const xbcrypt_chunk_info *in)
+{
+    size_t n = host_size(out->struct_size, sizeof *out, XB_CHUNK_INFO_V1_SIZE);
+    if (n == 0)
+        return;
+    memcpy(out, in, n);
     out->struct_size = n;
 }

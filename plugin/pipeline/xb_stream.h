@@ -49,6 +49,7 @@ typedef struct xb_stream {
     char msg[XB_MSG_SIZE];
     int write_err;           /* what the write callback returned when it failed */
     bool finished;
+    bool busy;               /* a public call (feed/buffer/commit/finish) is running */
     xbcrypt_stats stats;
 } xb_stream;
 
@@ -92,17 +93,36 @@ xbcrypt_status xb_stream_usable(xb_stream *st);
 xbcrypt_status xb_stream_emit(xb_stream *st, const void *buf, size_t len, uint64_t index,
                               uint64_t offset);
 
-/* feed() of an encoder or decoder `obj` whose stream is `st`: its
- * buffer(), a copy, its commit(), until `len` bytes are in. */
+/*
+ * The public feed(), buffer(), commit() and finish() of an encoder or
+ * decoder `obj` whose stream is `st`, under a re-entrancy guard: each runs
+ * callbacks, and returns XBCRYPT_E_STATE without doing anything (the
+ * object's status unchanged; buffer's *buf and *avail NULL and 0) while
+ * another of them runs on the same object, i.e. when a write, chunk or IV
+ * callback calls back in.  feed() is buffer(), a copy, commit(), until
+ * `len` bytes are in.
+ */
 typedef xbcrypt_status (*xb_buffer_fn)(void *obj, void **buf, size_t *avail);
 typedef xbcrypt_status (*xb_commit_fn)(void *obj, size_t n);
+typedef xbcrypt_status (*xb_finish_fn)(void *obj);
 xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_commit_fn commit,
                               const void *buf, size_t len);
+xbcrypt_status xb_stream_buffer(xb_stream *st, void *obj, xb_buffer_fn fn, void **buf,
+                                size_t *avail);
+xbcrypt_status xb_stream_commit(xb_stream *st, void *obj, xb_commit_fn fn, size_t n);
+xbcrypt_status xb_stream_finish(xb_stream *st, void *obj, xb_finish_fn fn);
 
 /* Fills the public info for a retired job. */
 void xb_stream_chunk_info(const xb_job *job, xbcrypt_chunk_info *info);
 
-/* Copies the totals out, honouring the caller's struct_size. */
+/*
+ * Copies min(out->struct_size, sizeof *out) bytes of the totals, then sets
+ * out->struct_size to what was written.  struct_size 0 (a host that left it
+ * unset) is taken as the first ABI-1 layout, which every host has; 1 to
+ * sizeof(size_t)-1 cannot hold even struct_size: nothing is written.
+ */
 void xb_stream_stats(const xb_stream *st, xbcrypt_stats *out);
+/* The same rule for a chunk info the host passes in (decoder_fault). */
+void xb_chunk_info_copy(xbcrypt_chunk_info *out, const xbcrypt_chunk_info *in);
 
 #endif /* XB_STREAM_H */

@@ -84,6 +84,19 @@ case_ "legacy v1: 36-byte headers"
 xb --info -i "$FIX/legacy/v1_aes256_p200000.xbcrypt"
 expect_eq "$(sed -n 's/^chunk index=1 offset=\([0-9]*\) .*/\1/p' "$W/out")" $((36 + 65536)) "offset of chunk 1"
 expect_eq "$(grep -c 'versions=1 ' "$W/out")" 1 "versions"
+# The summary stays name=value whatever the number of versions.
+case_ "versions: two and three"
+cat "$FIX/legacy/v1_aes256_p200000.xbcrypt" "$FIX/det/aes256_p1.xbcrypt" >"$W/two"
+cat "$FIX/legacy/v1_aes256_p200000.xbcrypt" "$FIX/legacy/v2_aes256_p200000.xbcrypt" \
+    "$FIX/det/aes256_p1.xbcrypt" >"$W/three"
+xb --info -i "$W/two"
+expect_rc 0
+expect_eq "$(grep -c '^summary chunks=5 stream_bytes=[0-9]* plaintext_bytes=200001 versions=1,3 size_mismatches=0 ' "$W/out")" 1 "two versions"
+xb --info -i "$W/three"
+expect_rc 0
+expect_eq "$(grep -c '^summary chunks=9 stream_bytes=[0-9]* plaintext_bytes=400001 versions=1,2,3 size_mismatches=0 ' "$W/out")" 1 "three versions"
+expect_eq "$(grep '^summary ' "$W/out" | tr ' ' '\n' | grep -cv '^[a-z_]*=[^=]*$')" 1 "summary fields that are not name=value (only 'summary')"
+expect_err_empty
 
 # --- flags -------------------------------------------------------------------
 case_ "repeated IVs: a det file twice"
@@ -120,6 +133,26 @@ expect_eq "$(grep -c '^chunk ' "$W/out")" 2 "chunks listed"
 expect_eq "$(grep -c "^flag trailing-bytes offset=$size length=48\$" "$W/out")" 1 "trailing-bytes flag"
 expect_err "^xbcrypt: warning: trailing bytes at offset $size \\(48 bytes after chunk 1\\)"
 expect_no_err 'error'
+cp "$W/in" "$T/trailing"
+case_ "trailing bytes through a pipe: the offset, the length unknown"
+cat "$T/trailing" | "$XBCRYPT" --info >"$W/out" 2>"$W/err"
+RC=$?
+expect_rc 2
+expect_eq "$(grep -c "^flag trailing-bytes offset=$size length=-\$" "$W/out")" 1 "trailing-bytes flag"
+expect_err "^xbcrypt: warning: trailing bytes at offset $size \\(after chunk 1\\): .*the rest of the input was not read"
+case_ "endless input: stops at the first bad bytes, the listing first"
+size=$(wc -c <"$FIX/det/aes256_p200000.xbcrypt")
+(cat "$FIX/det/aes256_p200000.xbcrypt"; cat /dev/zero) |
+    timeout 60 "$XBCRYPT" --info -t 2 >"$W/all" 2>&1
+RC=$?
+expect_rc 2
+expected "$FIX/det/aes256_p200000.xbcrypt" >"$W/want"
+grep '^chunk ' "$W/all" >"$W/got"
+expect_same "$W/got" "$W/want"
+expect_eq "$(grep -c "^flag trailing-bytes offset=$size length=-\$" "$W/all")" 1 "trailing-bytes flag"
+expect_eq "$(grep -c '^summary chunks=4 .* flags=1 .*status=flagged$' "$W/all")" 1 "summary"
+# Every line of the listing comes before the first message.
+expect_eq "$(grep -n '' "$W/all" | grep -m1 '^[0-9]*:xbcrypt: ' | cut -d: -f1)" 7 "line of the first message"
 case_ "trailing bytes, longer than a read"
 cat "$FIX/det/aes256_p1.xbcrypt" "$FIX/negative/garbage_random4096.bin" "$P/p200000.bin" >"$W/in"
 xb --info -t 3 -i "$W/in"
@@ -144,8 +177,17 @@ expect_rc 2
 expect_eq "$(grep -c '^flag size-mismatch index=1 offset=65628 olen=65569 elen=65568$' "$W/out")" 1 "flag"
 expect_eq "$(grep -c ' size_mismatches=1 ' "$W/out")" 1 "summary"
 xb --verify -f "$K32" -i "$W/in"
-expect_rc 0
-expect_err 'warning: 1 chunk declare'
+expect_rc 2
+expect_err 'error: .*chunk 1 \(offset 65628\) declares olen 65569 but holds elen 65568'
+
+case_ "a version-1 chunk after version-3 chunks: flag downgrade"
+cat "$FIX/det/aes256_p1.xbcrypt" "$FIX/legacy/v1_aes256_p200000.xbcrypt" >"$W/in"
+xb --info -i "$W/in"
+expect_rc 2
+expect_eq "$(grep -c '^chunk ' "$W/out")" 5 "chunks listed"
+expect_eq "$(grep -c '^flag downgrade index=1 offset=93 chunks=4$' "$W/out")" 1 "flag"
+expect_eq "$(grep -c '^summary chunks=5 .* flags=1 .*status=flagged$' "$W/out")" 1 "summary"
+expect_err '^xbcrypt: warning: .*/in: chunk 1 \(offset 93\) is a version-1 or -2 chunk after version-3 chunks \(4 such chunks\)'
 
 # --- errors --------------------------------------------------------------------
 case_ "CRC error"

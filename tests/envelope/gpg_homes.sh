@@ -19,8 +19,11 @@ GPG_HOMES=()
 
 gpg_homes_teardown() {
     local h
-    for h in "${GPG_HOMES[@]}"; do
-        GNUPGHOME=$h gpgconf --kill gpg-agent >/dev/null 2>&1
+    # Every home under $G too: _home runs in a command substitution, so its
+    # GPG_HOMES+= never reaches the caller, and a test may start agents in
+    # homes of its own.
+    for h in "${GPG_HOMES[@]}" ${G:+"$G"/*/}; do
+        [ -d "$h" ] && GNUPGHOME=${h%/} gpgconf --kill gpg-agent >/dev/null 2>&1
     done
     [ -n "$G" ] && rm -rf "$G"
 }

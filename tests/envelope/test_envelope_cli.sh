@@ -2,27 +2,12 @@
 # test_envelope_cli.sh XBCRYPT FIXTURES - the public-key envelope on the
 # command line (issue 7), with real gpg in throwaway homes (gpg_homes.sh):
 # the backup host has public keys only; A, B and C each hold one secret key.
-ENVELOPE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../cli/common.sh
-. "$ENVELOPE_DIR/../cli/common.sh"
-# shellcheck source=gpg_homes.sh
-. "$ENVELOPE_DIR/gpg_homes.sh"
-trap 'gpg_homes_teardown; chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
-gpg_homes_setup || {
-    echo "cannot make the GnuPG homes" >&2
-    exit 99
-}
+# shellcheck source=cli_homes.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cli_homes.sh"
 
 PLAIN=$T/plain
 gen_plain 300000 "$PLAIN"
 PLAIN_SHA=$(sha256sum <"$PLAIN" | cut -d' ' -f1)
-
-# as HOME ARGS...: xb with GNUPGHOME=HOME.
-as() {
-    local h=$1
-    shift
-    GNUPGHOME=$h xb "$@"
-}
 
 # A stream and its wrapped key, made on the host, kept for later cases.
 case_ "encrypt on the host to A and B"

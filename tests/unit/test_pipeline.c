@@ -981,7 +981,70 @@ START_TEST(test_empty_chunks_and_olen)
         ck_assert_uint_eq(r.stats.hashed_chunks, 1);
         ck_assert_uint_eq(r.stats.size_mismatches, 1);
         ck_assert_uint_eq(r.stats.versions_seen, (1u << 1) | (1u << 3));
+        /* The v1 chunk after the v3 one is a downgrade, counted. */
+        ck_assert_uint_eq(r.stats.downgrades, 1);
+        ck_assert_uint_eq(r.stats.first_downgrade_index, 2);
+        ck_assert_uint_eq(r.stats.first_downgrade_offset, 36 + 44 + 32);
         sink_free(&out);
+    }
+}
+END_TEST
+
+/* Appends a NONE chunk of `p` of format version `v` to stream[*n]. */
+static void put_none_chunk(uint8_t *stream, size_t *n, unsigned v, const char *p)
+{
+    size_t len = strlen(p);
+    uint8_t payload[64];
+    memcpy(payload, p, len);
+    if (v == 3) {
+        xb_sha256(payload + len, p, len);
+        len += 32;
+    }
+    xb_header h = {.version = v, .olen = len, .elen = len, .crc = xb_crc32(payload, len)};
+    *n += xb_header_encode(stream + *n, &h);
+    memcpy(stream + *n, payload, len);
+    *n += len;
+}
+
+/* Versions 1, 2, 3 in the order writers moved is no downgrade; a legacy
+ * chunk after a version-3 one is, counted with the first index and offset,
+ * and still released. */
+START_TEST(test_legacy_downgrade)
+{
+    static const struct {
+        const char *versions; /* of the chunks, in stream order */
+        uint64_t downgrades, first;
+    } cases[] = {
+        {"123", 0, 0}, {"1123", 0, 0}, {"21", 0, 0}, {"31", 1, 1},
+        {"3323", 1, 2}, {"3312", 2, 2}, {"1233", 0, 0}, {"3", 0, 0},
+    };
+    xbcrypt_settings s;
+    xb_settings_default(&s);
+    s.algo = XBCRYPT_ALGO_NONE;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint8_t stream[512];
+        size_t n = 0, offsets[8];
+        const char *vs = cases[c].versions;
+        for (size_t i = 0; vs[i]; i++) {
+            offsets[i] = n;
+            put_none_chunk(stream, &n, (unsigned)(vs[i] - '0'), "abc");
+        }
+        for (unsigned t = 1; t <= 3; t += 2) {
+            s.threads = t;
+            sink out = {0};
+            run_result r;
+            run_decoder(&s, stream, n, FEED_SPLIT, 1, 0, &out, &r);
+            ck_assert_msg(r.status == XBCRYPT_OK, "%s: %s", vs, r.msg);
+            ck_assert_uint_eq(out.len, 3 * strlen(vs));
+            ck_assert_uint_eq(r.stats.chunks, strlen(vs));
+            ck_assert_msg(r.stats.downgrades == cases[c].downgrades, "%s: %llu downgrades", vs,
+                          (unsigned long long)r.stats.downgrades);
+            if (cases[c].downgrades) {
+                ck_assert_uint_eq(r.stats.first_downgrade_index, cases[c].first);
+                ck_assert_uint_eq(r.stats.first_downgrade_offset, offsets[cases[c].first]);
+            }
+            sink_free(&out);
+        }
     }
 }
 END_TEST
@@ -1234,6 +1297,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, test_over_limit_header);
     tcase_add_test(tc, test_v3_no_iv_under_aes);
     tcase_add_test(tc, test_empty_chunks_and_olen);
+    tcase_add_test(tc, test_legacy_downgrade);
     tcase_add_test(tc, test_chunk_callback_and_stats);
     suite_add_tcase(s, tc);
 
