@@ -3,16 +3,8 @@
 # envelope encryption that is interrupted (SIGINT, SIGTERM, SIGHUP) is
 # removed with the rest, so that the same command can simply be run again;
 # it is written through a temporary, so it never appears partial.
-ENVELOPE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../cli/common.sh
-. "$ENVELOPE_DIR/../cli/common.sh"
-# shellcheck source=gpg_homes.sh
-. "$ENVELOPE_DIR/gpg_homes.sh"
-trap 'gpg_homes_teardown; chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
-gpg_homes_setup || {
-    echo "cannot make the GnuPG homes" >&2
-    exit 99
-}
+# shellcheck source=cli_homes.sh
+. "$(dirname "${BASH_SOURCE[0]}")/cli_homes.sh"
 
 PLAIN=$T/plain
 gen_plain 300000 "$PLAIN"
@@ -46,8 +38,8 @@ interrupted() {
 
 # rerun ARGS...: the same encryption again, now whole; it must work.
 rerun() {
-    GNUPGHOME=$HOME_HOST xb -a AES256 --recipient="$FPR_A" --wrapped-key-file="$W/key.asc" \
-        "$@" <"$PLAIN"
+    as "$HOME_HOST" -a AES256 --recipient="$FPR_A" --wrapped-key-file="$W/key.asc" "$@" \
+        <"$PLAIN"
     expect_rc 0
     expect_present "$W/key.asc"
 }
@@ -59,7 +51,7 @@ for sig in INT TERM HUP; do
     expect_absent "$W/data"
     expect_dir_only "$W" err out
     rerun -o "$W/data"
-    GNUPGHOME=$HOME_A xb -d -a AES256 --wrapped-key-file="$W/key.asc" -i "$W/data"
+    as "$HOME_A" -d -a AES256 --wrapped-key-file="$W/key.asc" -i "$W/data"
     expect_rc 0
     expect_out_same "$PLAIN"
 done
@@ -69,7 +61,7 @@ interrupted INT
 expect_absent "$W/key.asc"
 rerun
 cp "$W/out" "$W/data"
-GNUPGHOME=$HOME_A xb -d -a AES256 --wrapped-key-file="$W/key.asc" -i "$W/data"
+as "$HOME_A" -d -a AES256 --wrapped-key-file="$W/key.asc" -i "$W/data"
 expect_rc 0
 expect_out_same "$PLAIN"
 
