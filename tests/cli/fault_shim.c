@@ -11,6 +11,9 @@
  * XB_FAULT_READ_ERR=C:E    the same for read()
  * XB_FAULT_NO_TMPFILE=1    open() with O_TMPFILE fails with EOPNOTSUPP, as on
  *                     a file system without it (the named-temporary fallback)
+ * XB_FAULT_FIFO_MINE=1     lstat() reports every FIFO as the caller's own, as
+ *                     if another user's FIFO were swapped in between a path
+ *                     check and the open (only fstat() of the fd tells)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -26,6 +29,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef ssize_t (*io_fn)(int, void *, size_t);
@@ -127,4 +131,15 @@ int open64(const char *path, int flags, ...)
     int fd = open_shim("open64", path, flags, ap);
     va_end(ap);
     return fd;
+}
+
+int lstat64(const char *path, struct stat64 *st)
+{
+    int (*real)(const char *, struct stat64 *);
+    void *p = dlsym(RTLD_NEXT, "lstat64");
+    memcpy(&real, &p, sizeof real);
+    int rc = real(path, st);
+    if (rc == 0 && S_ISFIFO(st->st_mode) && env_num("XB_FAULT_FIFO_MINE", 0))
+        st->st_uid = geteuid();
+    return rc;
 }
