@@ -23,6 +23,10 @@ python3-all python3-pytest lintian fakeroot dpkg-dev bash-completion"
 # Extra packages a caller may ask for (CI adds clang for the fuzzers).
 packages="$packages ${XBCRYPT_EXTRA_PACKAGES:-}"
 
+# The envelope test that traces open() (tests/envelope/test_envelope_interrupted.sh)
+# to see the wrapped-key file written through a temporary.
+packages="$packages strace"
+
 if [ "$(id -u)" -eq 0 ]; then
     as_root=""
 else

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,15 @@ void xbc_say(const char *kind, const char *fmt, ...)
     else
         fprintf(stderr, "xbcrypt: %s\n", line);
 }
+
+/* The --input file as it was when opened: xbc_pump() checks that all of it
+ * was read (a file that shrank meanwhile ends short but looks whole). */
+static struct {
+    bool set;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+} input_at_open;
 
 double xbc_now(void)
 {
@@ -64,6 +74,10 @@ int xbc_open_input(const char *path)
     if (fl >= 0)
         (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    input_at_open.set = true;
+    input_at_open.dev = st.st_dev;
+    input_at_open.ino = st.st_ino;
+    input_at_open.size = st.st_size;
     return fd;
 }
 
@@ -101,10 +115,13 @@ int xbc_sink_write(void *opaque, const void *buf, size_t len)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return errno ? errno : EIO;
+            s->error = errno ? errno : EIO;
+            return s->error;
         }
-        if (n == 0)
+        if (n == 0) {
+            s->error = EIO;
             return EIO;
+        }
         p += n;
         len -= (size_t)n;
         s->written += (uint64_t)n;
@@ -175,6 +192,24 @@ xbcrypt_status xbc_pump(struct xbc_stream *s, struct xbc_pump *p)
     p->t0 = xbc_now();
     p->bytes_in = 0;
     p->read_errno = 0;
+    p->size_known = false;
+    p->shrank = false;
+    p->grew = false;
+    struct stat fst;
+    if (fstat(p->fd, &fst) == 0 && S_ISREG(fst.st_mode)) {
+        /* A regular file: all of it is to be read, from where the fd
+         * stands (stdin may be a file read partly already).  For --input,
+         * the size it had when it was opened. */
+        off_t size = fst.st_size;
+        if (input_at_open.set && fst.st_dev == input_at_open.dev &&
+            fst.st_ino == input_at_open.ino)
+            size = input_at_open.size;
+        off_t pos = lseek(p->fd, 0, SEEK_CUR);
+        if (pos >= 0) {
+            p->size_known = true;
+            p->size = size > pos ? (uint64_t)(size - pos) : 0;
+        }
+    }
     for (;;) {
         void *buf;
         size_t avail;
@@ -189,6 +224,13 @@ xbcrypt_status xbc_pump(struct xbc_stream *s, struct xbc_pump *p)
             break;
         }
         if (n == 0) {
+            if (p->size_known && p->bytes_in < p->size) {
+                /* Cut short while being read: the end of what was read may
+                 * even be a chunk boundary, so finish() would pass it. */
+                p->shrank = true;
+                break;
+            }
+            p->grew = p->size_known && p->bytes_in > p->size;
             st = stream_finish(s);
             break;
         }
@@ -244,10 +286,43 @@ void xbc_engine_hint(xbcrypt_status st, const xbcrypt_stats *stats, xbcrypt_algo
     }
 }
 
+/* Refuses an input that is also the output (-i F -o F, or -i F >> F):
+ * reading what is being appended never ends, and replacing it loses it. */
+static int check_not_output(const struct xbc_options *o, int in_fd)
+{
+    struct stat in, out;
+    if (o->mode == XBC_MODE_VERIFY || fstat(in_fd, &in) != 0 || !S_ISREG(in.st_mode))
+        return 0;
+    const char *out_name = o->output ? o->output : "standard output";
+    if (o->output ? stat(o->output, &out) != 0 : fstat(STDOUT_FILENO, &out) != 0)
+        return 0;
+    if (in.st_dev != out.st_dev || in.st_ino != out.st_ino)
+        return 0;
+    error("%s is both the input and the output (%s)", o->input ? o->input : "standard input",
+          out_name);
+    hint("write to another file: xbcrypt never reads and writes one file at once");
+    return -1;
+}
+
+/* The input of a run (--input, else stdin), checked not to be the output.
+ * The fd, or -1 after printing why. */
+static int open_run_input(const struct xbc_options *o)
+{
+    int fd = STDIN_FILENO;
+    if (o->input && (fd = xbc_open_input(o->input)) < 0)
+        return -1;
+    if (check_not_output(o, fd) != 0) {
+        if (fd != STDIN_FILENO)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int xbc_start(const struct xbc_options *o, int *in_fd)
 {
     *in_fd = STDIN_FILENO;
-    if (o->input && (*in_fd = xbc_open_input(o->input)) < 0) {
+    if ((*in_fd = open_run_input(o)) < 0) {
         *in_fd = STDIN_FILENO;
         return -1;
     }
@@ -309,6 +384,19 @@ int xbc_report(const struct xbc_options *o, const struct xbc_stream *s, const st
 {
     xbcrypt_stats stats;
     xbc_stream_stats(s, &stats);
+    const char *in_name = o->input ? o->input : "standard input";
+    if (p->shrank) {
+        error("%s shrank while it was read: it had %" PRIu64 " bytes to read when reading began, "
+              "and it ended after %" PRIu64 "; the output is incomplete",
+              in_name, p->size, p->bytes_in);
+        hint("something truncated or rewrote the file during the run; run again when nothing "
+             "writes to it");
+        return -1;
+    }
+    if (p->grew && st == XBCRYPT_OK)
+        warning("%s grew while it was read: %" PRIu64 " bytes when reading began, %" PRIu64
+                " read to its end, all of them processed",
+                in_name, p->size, p->bytes_in);
     if (p->read_errno) {
         error("reading %s at byte %" PRIu64 ": %s", o->input ? o->input : "standard input",
               p->bytes_in, strerror(p->read_errno));
@@ -340,5 +428,18 @@ void xbc_output_fail(struct xbc_output *out, const struct xbc_sink *sink, const 
         info("%" PRIu64 " %s bytes were written to %s before the error; that output is "
              "incomplete",
              sink->written, what, out_name);
+    if (sink->error == EFBIG) {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+            sink->written >= (uint64_t)rl.rlim_cur)
+            hint("the write stopped at byte %" PRIu64 " of %s: the file size limit of this "
+                 "process (ulimit -f) is %" PRIu64 " bytes; raise it or lift it (ulimit -f "
+                 "unlimited)",
+                 sink->written, out_name, (uint64_t)rl.rlim_cur);
+        else
+            hint("the write stopped at byte %" PRIu64 " of %s: the file system takes no larger "
+                 "file; write to another one",
+                 sink->written, out_name);
+    }
     xbc_output_abort(out);
 }

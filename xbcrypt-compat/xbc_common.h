@@ -47,6 +47,7 @@ xbcrypt_key *xbc_load_key(const char *path, xbcrypt_algo algo);
 struct xbc_sink {
     int fd;
     uint64_t written; /* bytes the fd accepted */
+    int error;        /* 0, or the errno of the write that failed */
 };
 
 /* An engine write callback over a struct xbc_sink: everything, or an errno
@@ -78,13 +79,21 @@ struct xbc_pump {
     double t0;                     /* out: when the loop started */
     uint64_t bytes_in;             /* out: bytes read from fd */
     int read_errno;                /* out: 0, or why a read failed */
+    bool size_known;               /* out: fd is a regular file of... */
+    uint64_t size;                 /* out: ...this many bytes to read */
+    bool shrank;                   /* out: it ended before `size` bytes */
+    bool grew;                     /* out: more than `size` bytes were read */
 };
 
 /*
  * Reads p->fd to its end straight into the stream's buffers, then finishes
  * the stream.  Returns the stream's status (XBCRYPT_OK when the whole input
  * went through); when a read fails it returns XBCRYPT_OK with
- * p->read_errno set.  The progress line is finished (with its newline)
+ * p->read_errno set.  A regular file must give all the bytes it had when it
+ * was opened (--input) or when the loop began (stdin): when it ends sooner
+ * (truncated meanwhile) the loop stops with p->shrank set and the stream
+ * unfinished; bytes beyond (it grew) are read and processed, and flagged in
+ * p->grew.  The progress line is finished (with its newline)
  * before it returns.
  */
 xbcrypt_status xbc_pump(struct xbc_stream *s, struct xbc_pump *p);
@@ -92,8 +101,9 @@ xbcrypt_status xbc_pump(struct xbc_stream *s, struct xbc_pump *p);
 /* What to suggest after an engine error. */
 void xbc_engine_hint(xbcrypt_status st, const xbcrypt_stats *stats, xbcrypt_algo algo);
 
-/* The first steps of every run: opens --input (when given) into *in_fd
- * and starts the engine.  Returns 0, or -1 after printing why (then
+/* The first steps of every run: opens --input (when given) into *in_fd,
+ * refuses an input that is also the output (same device and inode as -o or
+ * stdout), and starts the engine.  Returns 0, or -1 after printing why (then
  * *in_fd is STDIN_FILENO or already closed). */
 int xbc_start(const struct xbc_options *o, int *in_fd);
 /* True when the run will hold a key (so locked memory matters). */
@@ -112,8 +122,8 @@ void xbc_settings(const struct xbc_options *o, xbcrypt_algo algo, const xbcrypt_
                   xbcrypt_settings *set);
 
 /*
- * After xbc_pump(): prints what went wrong, if anything (a read error, a
- * write error, or the engine's message naming the chunk, and a hint).
+ * After xbc_pump(): prints what went wrong, if anything (an input that
+ * shrank, a read error, a write error, or the engine's message naming the chunk, and a hint).
  * Returns 0 when the whole input went through.
  */
 int xbc_report(const struct xbc_options *o, const struct xbc_stream *s, const struct xbc_pump *p,
@@ -121,7 +131,9 @@ int xbc_report(const struct xbc_options *o, const struct xbc_stream *s, const st
 
 /* Gives up on an output: says what is left at out_name (nothing, or an
  * incomplete prefix when it was written directly) and removes the
- * temporary.  Also right after a failed xbc_output_commit().  `what` names the bytes ("plaintext", "encrypted"). */
+ * temporary.  Also right after a failed xbc_output_commit().  `what` names
+ * the bytes ("plaintext", "encrypted").  A write that failed with EFBIG
+ * gets a hint naming the byte offset and the limit (ulimit -f). */
 void xbc_output_fail(struct xbc_output *out, const struct xbc_sink *sink, const char *what,
                      const char *out_name);
 

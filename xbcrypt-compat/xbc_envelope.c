@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -98,37 +99,66 @@ static int check_absent(const char *path)
     return 0;
 }
 
-/*
- * Creates path (O_EXCL: an existing file or symlink is refused, whoever
- * made it meanwhile), writes the wrapped key and syncs it.  On failure
- * nothing is left at path.  Returns 0, or -1 after printing why.
- */
-static int create_wrapped(const char *path, const void *data, size_t len)
+/* The wrapped-key file this run made, for the signal handler of main.c: it
+ * may only read these two. */
+static const char *volatile sig_created;
+static volatile sig_atomic_t sig_created_active;
+
+void xbc_envelope_unlink_from_signal(void)
 {
-    int fd;
-    do
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0666);
-    while (fd < 0 && errno == EINTR);
-    if (fd < 0) {
-        int e = errno;
-        error("cannot create the wrapped-key file %s: %s", path, strerror(e));
-        if (e == EEXIST)
+    if (sig_created_active)
+        unlink(sig_created);
+}
+
+/*
+ * Writes the wrapped key as a new file at path, through a temporary that
+ * becomes path only once it is whole and synced (xbc_output_create(): an
+ * unnamed O_TMPFILE file linked in, or a named one renamed, never over
+ * anything that exists at path, whoever made it meanwhile), so a crash can
+ * never leave a partial one.  With `track`, the file is also registered
+ * for removal by a fatal signal before the run's end, atomically with its
+ * appearance.  On failure nothing is left at path.  Returns 0, or -1 after
+ * printing why.
+ */
+static int create_wrapped(const char *path, const void *data, size_t len, bool track)
+{
+    char err[1024];
+    struct xbc_output out;
+    if (xbc_output_create(&out, path, 0666, err, sizeof err) != 0) {
+        if (errno == EEXIST) {
+            error("cannot create the wrapped-key file %s: %s", path, strerror(EEXIST));
             hint("%s", hint_exists);
+        } else {
+            error("the wrapped-key file: %s", err);
+        }
         return -1;
     }
-    struct xbc_sink sink = {.fd = fd, .written = 0};
+    struct xbc_sink sink = {.fd = out.fd, .written = 0};
     int e = xbc_sink_write(&sink, data, len);
-    if (!e && fsync(fd) != 0)
-        e = errno;
-    if (close(fd) != 0 && !e)
-        e = errno;
     if (e) {
         error("writing the wrapped-key file %s: %s", path, strerror(e));
-        unlink(path);
+        xbc_output_abort(&out);
         info("nothing was written to %s", path);
         return -1;
     }
-    xbc_output_sync_dir(path);
+    /* No signal between the file's appearance and its registration. */
+    sigset_t fatal, old;
+    sigemptyset(&fatal);
+    sigaddset(&fatal, SIGINT);
+    sigaddset(&fatal, SIGTERM);
+    sigaddset(&fatal, SIGHUP);
+    sigprocmask(SIG_BLOCK, &fatal, &old);
+    int rc = xbc_output_commit(&out, err, sizeof err);
+    if (rc == 0 && track) {
+        sig_created = path;
+        sig_created_active = 1;
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        error("the wrapped-key file: %s", err);
+        info("nothing was written to %s", path);
+        return -1;
+    }
     return 0;
 }
 
@@ -185,7 +215,7 @@ xbcrypt_key *xbc_envelope_key(const struct xbc_options *o, struct xbc_envelope *
         info("nothing was written to %s", path);
         return NULL;
     }
-    int created = create_wrapped(path, wrapped, len);
+    int created = create_wrapped(path, wrapped, len, true);
     xb_envelope_free(wrapped);
     if (created != 0) {
         xb_key_free(key);
@@ -194,6 +224,7 @@ xbcrypt_key *xbc_envelope_key(const struct xbc_options *o, struct xbc_envelope *
     st = xb_key_check(key, o->algo, msg, sizeof msg);
     if (st != XBCRYPT_OK) { /* cannot happen: 32 bytes fit every AES */
         error("%s", msg[0] ? msg : xb_status_name(st));
+        sig_created_active = 0;
         unlink(path);
         xb_key_free(key);
         return NULL;
@@ -207,6 +238,7 @@ xbcrypt_key *xbc_envelope_key(const struct xbc_options *o, struct xbc_envelope *
 
 void xbc_envelope_end(struct xbc_envelope *env, bool keep)
 {
+    sig_created_active = 0;
     if (env->created && !keep && unlink(env->created) == 0)
         info("removed the wrapped-key file %s: no backup uses it", env->created);
     env->created = NULL;
@@ -245,7 +277,7 @@ int xbc_run_rewrap(const struct xbc_options *o)
         info("nothing was written to %s", new_path);
         return 1;
     }
-    int rc = create_wrapped(new_path, wrapped, wrapped_len) == 0 ? 0 : 1;
+    int rc = create_wrapped(new_path, wrapped, wrapped_len, false) == 0 ? 0 : 1;
     xb_envelope_free(wrapped);
     if (rc == 0 && o->verbose)
         info("the data key of %s is now wrapped to %u recipient%s in %s; the backup itself is "

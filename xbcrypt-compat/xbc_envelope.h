@@ -27,8 +27,9 @@ struct xbc_envelope {
 
 /*
  * The data key of a run with --wrapped-key-file.  Encrypting: checks that
- * PATH does not exist, wraps a fresh key to every --recipient, creates PATH
- * (O_EXCL) and writes it, and records that in *env.  Decrypting: reads PATH
+ * PATH does not exist, wraps a fresh key to every --recipient, writes it
+ * to a temporary that becomes PATH once whole (never replacing anything at
+ * PATH), and records that in *env and for xbc_envelope_unlink_from_signal().  Decrypting: reads PATH
  * and unwraps it.  Either way the key is checked against o->algo.  NULL
  * after printing why (and then nothing was created).
  */
@@ -41,6 +42,13 @@ xbcrypt_key *xbc_envelope_key(const struct xbc_options *o, struct xbc_envelope *
  * so.  Does nothing when no file was created.
  */
 void xbc_envelope_end(struct xbc_envelope *env, bool keep);
+
+/*
+ * Removes the wrapped-key file this run created, if it has not ended yet
+ * (SIGINT, SIGTERM or SIGHUP during the run: no backup will use that key);
+ * safe in a signal handler (it only calls unlink()).
+ */
+void xbc_envelope_unlink_from_signal(void);
 
 /*
  * The key a decrypting mode reads with: from --wrapped-key-file when given,

@@ -45,10 +45,14 @@ static int usage(void)
         "  -?, --help                   print this help and exit\n"
         "  -V, --version                print the version and exit\n"
         "  -d, --decrypt                decrypt instead of encrypt\n"
-        "  -i, --input=FILE             read FILE (a regular file) instead of standard input\n"
+        "  -i, --input=FILE             read FILE (a regular file) instead of standard input;\n"
+        "                               a FILE that shrinks while read is an error, and\n"
+        "                               FILE may not be the output too\n"
         "  -o, --output=FILE            write FILE instead of standard output; an existing\n"
-        "                               file or symlink is never replaced; the file appears\n"
-        "                               only once it is complete\n"
+        "                               file or symlink is never replaced, a named pipe is\n"
+        "                               written only if it is yours; a new file appears\n"
+        "                               only once it is complete, and a killed run leaves\n"
+        "                               nothing\n"
         "  -a, --encrypt-algo=ALGO      NONE, AES128, AES192 or AES256 (any case); required\n"
         "  -f, --encrypt-key-file=FILE  the key: the whole content of FILE (a file, a FIFO\n"
         "                               or /dev/fd/N); 16, 24 or 32 bytes select AES-128,\n"
@@ -116,6 +120,7 @@ static int usage(void)
           "\n"
           "Examples:\n"
           "  xbcrypt -a AES256 -f backup.key < backup.xbstream > backup.xbstream.xbcrypt\n"
+          "  set -o pipefail   # in scripts: a pipeline fails when any part of it does\n"
           "  xbcrypt -d -a AES256 -f backup.key < backup.xbstream.xbcrypt | xbstream -x\n"
           "  xbcrypt --verify -a AES256 -f backup.key -t 4 -i backup.xbstream.xbcrypt\n"
           "  xbcrypt --rekey -a AES256 -f old.key --new-encrypt-key-file=new.key \\\n"
@@ -141,28 +146,37 @@ static int version(void)
 
 static void on_fatal_signal(int sig)
 {
-    /* Leave no half-written temporary behind; then die of the signal. */
+    /* Leave no half-written temporary, and no wrapped-key file of a backup
+     * that will not exist, behind; then die of the signal. */
     xbc_output_unlink_from_signal();
+    xbc_envelope_unlink_from_signal();
     raise(sig); /* SA_RESETHAND | SA_NODEFER: the default action now */
 }
 
 /* Before any key is read: no core dump may hold it, no debugger of the same
- * user may attach; a closed pipe is an error, not a silent death; an
- * interrupt removes the temporary output. */
+ * user may attach; a closed pipe or a file size limit (ulimit -f) is a
+ * write error with a message, not a silent death; an interrupt removes the
+ * temporary output.  A signal ignored at start (nohup, a script's
+ * background job) stays ignored. */
 static void harden(void)
 {
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     struct rlimit none = {0, 0};
     (void)setrlimit(RLIMIT_CORE, &none);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fatal_signal;
     sa.sa_flags = (int)(SA_RESETHAND | SA_NODEFER);
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    static const int fatal[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+        struct sigaction old;
+        if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        sigaction(fatal[i], &sa, NULL);
+    }
 }
 
 static int run(const struct xbc_options *o)

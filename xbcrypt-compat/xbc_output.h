@@ -4,11 +4,17 @@
  * With -o PATH the result appears at PATH only when it is complete:
  *  - an existing regular file or symlink at PATH is refused ("File exists"),
  *    as Percona's O_EXCL|O_NOFOLLOW does;
- *  - a character device or a FIFO (/dev/null, a named pipe) is written
- *    directly: there is nothing to replace and no way to take bytes back;
- *  - anything else is written to a temporary file beside PATH, synced, and
- *    renamed into place on success without replacing whatever may have
- *    appeared at PATH meanwhile; on failure the temporary is removed.
+ *  - a character device (/dev/null) is written directly, and so is a FIFO
+ *    that belongs to the user running xbcrypt: there is nothing to replace
+ *    and no way to take bytes back.  Another user's FIFO is refused (its
+ *    reader would get the output), without waiting in open() for it;
+ *  - a new file is written as an unnamed file in PATH's directory
+ *    (O_TMPFILE), synced, and linked in as PATH on success, never over
+ *    whatever appeared at PATH meanwhile; killed by any signal, even
+ *    SIGKILL, the process leaves nothing.  Where the file system has no
+ *    O_TMPFILE, a named temporary ".NAME.XXXXXX" beside PATH is renamed
+ *    into place instead (RENAME_NOREPLACE), and removed on failure and on
+ *    SIGINT, SIGTERM and SIGHUP.
  * Without -o the output is standard output.
  */
 #ifndef XBC_OUTPUT_H
@@ -21,8 +27,9 @@
 struct xbc_output {
     int fd;           /* where to write; -1 when closed */
     const char *path; /* the target; NULL for standard output */
-    char *tmp_path;   /* the temporary being written (malloc'd), or NULL */
+    char *tmp_path;   /* the named temporary being written (malloc'd), or NULL */
     bool direct;      /* writing a device, a FIFO or stdout directly */
+    bool unnamed;     /* fd is an O_TMPFILE file, linked in by commit */
 };
 
 /*
@@ -38,6 +45,15 @@ int xbc_output_check(const char *path, char *err, size_t errlen, const char **hi
  * 0600).  Returns 0, or -1 with a message in err.
  */
 int xbc_output_open(struct xbc_output *o, const char *path, mode_t mode, char *err, size_t errlen);
+
+/*
+ * Opens a new file at PATH the same way, for files that must not exist yet
+ * whatever they are (the wrapped-key file): anything at PATH, a device or a
+ * FIFO too, is refused.  Returns 0, or -1 with a message in err and errno
+ * EEXIST when PATH exists (else 0).
+ */
+int xbc_output_create(struct xbc_output *o, const char *path, mode_t mode, char *err,
+                      size_t errlen);
 
 /*
  * Finishes a successful run: syncs and renames the temporary into place, or

@@ -55,7 +55,9 @@ static void draw(struct xbc_progress *pg, double t, bool final)
             frac = 1.0;
         n = snprintf(line, sizeof line, "xbcrypt: %s of %s (%d%%), %.1f MB/s", done, total,
                      (int)(frac * 100.0), rate / 1e6);
-        if (!final && rate > 0 && n > 0 && (size_t)n < sizeof line) {
+        /* No time left before the rate means something. */
+        bool rate_known = dt >= XBC_PROGRESS_RATE_AFTER && rate > 0;
+        if (!final && rate_known && n > 0 && (size_t)n < sizeof line) {
             double left = (double)(pg->total - (pg->done < pg->total ? pg->done : pg->total)) /
                           rate;
             unsigned s = left < 359999.0 ? (unsigned)(left + 0.5) : 359999u;

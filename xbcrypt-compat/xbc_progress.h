@@ -3,7 +3,9 @@
  *
  * The line shows the input bytes read, the rate and, when the input's size
  * is known (a regular file, as --input or on standard input), the
- * percentage and the time left.  It is redrawn in place (ending in '\r')
+ * percentage and the time left; the time left only once a rate is known,
+ * after XBC_PROGRESS_RATE_AFTER seconds of reading (the first redraw, on
+ * the first bytes, would extrapolate from nothing).  It is redrawn in place (ending in '\r')
  * at most XBC_PROGRESS_HZ times a second, and ends with a newline when the
  * run is over.  It is shown when stderr is a terminal, or when asked for
  * with --progress, and never with --no-progress.  Every other message
@@ -18,6 +20,7 @@
 #include <stdint.h>
 
 #define XBC_PROGRESS_HZ 4
+#define XBC_PROGRESS_RATE_AFTER 1.0 /* seconds */
 
 struct xbc_progress {
     bool on;          /* drawing at all */

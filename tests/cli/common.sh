@@ -186,6 +186,49 @@ with open(path, 'wb') as f:
 EOF
 }
 
+# defaulting CMD...: execs CMD with SIGINT, SIGTERM and SIGHUP at their
+# default action, whatever this shell ignores (a script's background job
+# starts with SIGINT ignored).  Run it in a subshell or as `defaulting ... &`.
+defaulting() {
+    exec perl -e '$SIG{$_} = "DEFAULT" for qw(INT TERM HUP); exec @ARGV or die "exec: $!"' "$@"
+}
+
+# new_file_cases LABEL RUN: a new -o file, decrypting (complete, mode 0600,
+# nothing else left) and encrypting (mode from the umask 022), with xbcrypt
+# run by RUN (xb, or a function that takes the same arguments).
+new_file_cases() {
+    local label=$1 run=$2
+    case_ "$label: a new file, decrypting: complete, mode 0600"
+    "$run" -d -a AES256 -f "$K32" -i "$FIX/det/aes256_p200000.xbcrypt" -o "$W/plain"
+    expect_rc 0
+    expect_err_empty
+    expect_out_empty
+    expect_same "$W/plain" "$P/p200000.bin"
+    expect_eq "$(stat -c %a "$W/plain")" 600 "mode of the plaintext"
+    expect_dir_only "$W" err out plain
+    case_ "$label: a new file, encrypting: mode from the umask"
+    "$run" -a AES256 -f "$K32" -i "$P/p200000.bin" -o "$W/enc"
+    expect_rc 0
+    expect_eq "$(stat -c %a "$W/enc")" 644 "mode of the encrypted file (umask 022)"
+    "$XBCRYPT" -d -a AES256 -f "$K32" -i "$W/enc" -o "$W/back" 2>/dev/null
+    expect_same "$W/back" "$P/p200000.bin"
+}
+
+# expect_not_replaced PID: while xbcrypt (PID) writes -o $W/enc from the
+# FIFO $W/in held open on fd 7, a file appears at $W/enc; then the input
+# ends.  The run must fail saying so and leave that file alone.
+expect_not_replaced() {
+    echo other >"$W/enc"
+    exec 7>&- # end of input: xbcrypt finishes and tries to move into place
+    wait "$1"
+    RC=$?
+    check_grammar
+    expect_fail
+    expect_err '^xbcrypt: error: .*enc appeared while xbcrypt was writing'
+    expect_eq "$(cat "$W/enc")" other "content of the file that appeared"
+    expect_dir_only "$W" enc err in
+}
+
 finish() {
     echo "$(basename "$0"): $CHECKS checks passed, $FAILS failed"
     [ "$FAILS" -eq 0 ]

@@ -79,20 +79,7 @@ expect_fail
 expect_err 'File exists'
 
 # --- targets that are written ---------------------------------------------------------
-case_ "-o a new file, decrypting: complete, mode 0600"
-xb -d -a AES256 -f "$K32" -i "$IN" -o "$W/plain"
-expect_rc 0
-expect_err_empty
-expect_out_empty
-expect_same "$W/plain" "$PLAIN"
-expect_eq "$(stat -c %a "$W/plain")" 600 "mode of the plaintext"
-expect_dir_only "$W" err out plain
-case_ "-o a new file, encrypting: mode from the umask"
-xb -a AES256 -f "$K32" -i "$PLAIN" -o "$W/enc"
-expect_rc 0
-expect_eq "$(stat -c %a "$W/enc")" 644 "mode of the encrypted file (umask 022)"
-"$XBCRYPT" -d -a AES256 -f "$K32" -i "$W/enc" -o "$W/back" 2>/dev/null
-expect_same "$W/back" "$PLAIN"
+new_file_cases "-o" xb
 case_ "-o a relative name in the working directory"
 (cd "$W" && "$XBCRYPT" -d -a AES256 -f "$K32" -i "$IN" -o plain) 2>"$W/err"
 RC=$?
@@ -148,26 +135,41 @@ expect_fail
 expect_absent "$W/plain"
 expect_dir_only "$W" err out
 
-case_ "interrupted run leaves no temporary"
-mkfifo "$W/in"
-exec 7<>"$W/in" # held open: xbcrypt waits for more input
-"$XBCRYPT" -a AES256 -f "$K32" -o "$W/enc" <"$W/in" 2>"$W/err" 7>&- &
-pid=$!
-head -c 100000 "$PLAIN" >&7
-tmp=""
-for _ in $(seq 200); do
-    tmp=$(cd "$W" && ls -A | grep '^\.enc\.' || true)
-    [ -n "$tmp" ] && break
-    sleep 0.05
+# wait_output PID: waits (10 s at most) until process PID has its output
+# open in $W, named or unnamed ("$W/#123 (deleted)"); 1 if it never does.
+wait_output() {
+    local fd
+    for _ in $(seq 200); do
+        for fd in /proc/"$1"/fd/*; do
+            case $(readlink "$fd" 2>/dev/null) in
+            "$W/err" | "$W/in" | "$W/out" | "") ;;
+            "$W"/*) return 0 ;;
+            esac
+        done
+        sleep 0.05
+    done
+    return 1
+}
+
+for sig in TERM KILL; do
+    case_ "SIG$sig during a slow -o write leaves no file at all"
+    mkfifo "$W/in"
+    exec 7<>"$W/in" # held open: xbcrypt waits for more input
+    "$XBCRYPT" -a AES256 -f "$K32" -o "$W/enc" <"$W/in" 2>"$W/err" 7>&- &
+    pid=$!
+    head -c 100000 "$PLAIN" >&7
+    if wait_output "$pid"; then ok; else fail "xbcrypt never opened its output"; fi
+    # Written so far, yet under no name: nothing to leave behind, however
+    # the process dies.
+    expect_dir_only "$W" err in
+    kill -"$sig" "$pid"
+    { wait "$pid"; } 2>/dev/null # no "Killed" line from the shell
+    RC=$?
+    exec 7>&-
+    expect_eq "$RC" $((128 + $(kill -l "$sig"))) "exit status after SIG$sig"
+    expect_absent "$W/enc"
+    expect_dir_only "$W" err in
 done
-expect_eq "${tmp:+found}" found "a temporary while running"
-kill -TERM "$pid"
-wait "$pid"
-RC=$?
-exec 7>&-
-expect_eq "$RC" 143 "exit status after SIGTERM"
-expect_absent "$W/enc"
-expect_dir_only "$W" err in
 
 case_ "a file appearing at the target meanwhile is not replaced"
 mkfifo "$W/in"
@@ -175,19 +177,8 @@ exec 7<>"$W/in"
 "$XBCRYPT" -a AES256 -f "$K32" -o "$W/enc" <"$W/in" 2>"$W/err" 7>&- &
 pid=$!
 head -c 1000 "$PLAIN" >&7
-for _ in $(seq 200); do
-    [ -n "$(cd "$W" && ls -A | grep '^\.enc\.')" ] && break
-    sleep 0.05
-done
-echo other >"$W/enc"
-exec 7>&- # end of input: xbcrypt finishes and tries to move into place
-wait "$pid"
-RC=$?
-check_grammar
-expect_fail
-expect_err '^xbcrypt: error: .*enc appeared while xbcrypt was writing'
-expect_eq "$(cat "$W/enc")" other "content of the file that appeared"
-expect_dir_only "$W" enc err in
+if wait_output "$pid"; then ok; else fail "xbcrypt never opened its output"; fi
+expect_not_replaced "$pid"
 
 # --- write errors -----------------------------------------------------------------------
 case_ "stdout is /dev/full"
@@ -200,6 +191,25 @@ case_ "-o /dev/full"
 xb -a AES256 -f "$K32" -i "$PLAIN" -o /dev/full
 expect_fail
 expect_err '^xbcrypt: error: writing /dev/full: No space left on device'
+case_ "ulimit -f: a clean error naming the file and the byte, nothing left"
+(ulimit -f 100 && exec "$XBCRYPT" -d -a AES256 -f "$K32" -i "$IN" -o "$W/plain") \
+    >"$W/out" 2>"$W/err"
+RC=$?
+check_grammar
+expect_fail
+expect_err "^xbcrypt: error: writing $W/plain: file too large"
+expect_err "^xbcrypt: hint: the write stopped at byte 102400 of $W/plain: the file size limit of this process \(ulimit -f\) is 102400 bytes"
+expect_err "nothing was written to $W/plain"
+expect_dir_only "$W" err out
+case_ "ulimit -f on standard output: the same error, the byte written"
+(ulimit -f 100 && exec "$XBCRYPT" -d -a AES256 -f "$K32" -i "$IN") >"$W/plain" 2>"$W/err"
+RC=$?
+check_grammar
+expect_fail
+expect_err '^xbcrypt: error: writing standard output: file too large'
+expect_err '^xbcrypt: 102400 plaintext bytes were written to standard output before the error'
+expect_err 'the write stopped at byte 102400 of standard output'
+expect_size "$W/plain" 102400
 case_ "closed pipe on stdout is a clean error, not a signal death"
 "$XBCRYPT" -d -a AES256 -f "$K32" -i "$IN" 2>"$W/err" | head -c 10 >"$W/out"
 RC=${PIPESTATUS[0]}
@@ -257,6 +267,94 @@ case_ "-i a directory with -o leaves nothing"
 xb -d -a AES256 -f "$K32" -i "$T" -o "$W/plain"
 expect_fail
 expect_absent "$W/plain"
+case_ "-i F -o F: refused up front, F untouched"
+cp "$PLAIN" "$W/f"
+xb -a AES256 -f "$K32" -i "$W/f" -o "$W/f"
+expect_fail
+expect_err "^xbcrypt: error: $W/f is both the input and the output \($W/f\)"
+expect_same "$W/f" "$PLAIN"
+expect_dir_only "$W" err f out
+case_ "-i F -o a hard link to F: refused up front"
+cp "$PLAIN" "$W/f"
+ln "$W/f" "$W/g"
+xb -a AES256 -f "$K32" -i "$W/f" -o "$W/g"
+expect_fail
+expect_err "both the input and the output"
+expect_same "$W/f" "$PLAIN"
+case_ "-i F >> F: refused up front, F untouched"
+cp "$PLAIN" "$W/f"
+timeout 20 "$XBCRYPT" -a AES256 -f "$K32" -i "$W/f" >>"$W/f" 2>"$W/err"
+RC=$?
+check_grammar
+expect_fail
+expect_err "^xbcrypt: error: $W/f is both the input and the output \(standard output\)"
+expect_err '^xbcrypt: hint: write to another file'
+expect_same "$W/f" "$PLAIN"
+case_ "< F >> F: refused up front too"
+cp "$PLAIN" "$W/f"
+timeout 20 "$XBCRYPT" -a NONE <"$W/f" >>"$W/f" 2>"$W/err"
+RC=$?
+expect_fail
+expect_err "standard input is both the input and the output \(standard output\)"
+expect_same "$W/f" "$PLAIN"
+case_ "--verify -i F with stdout F is fine (it writes nothing there)"
+cp "$FIX/det/aes256_p200000.xbcrypt" "$W/f"
+"$XBCRYPT" --verify -a AES256 -f "$K32" -i "$W/f" >>"$W/f" 2>"$W/err"
+RC=$?
+expect_rc 0
+
+# shrink_while_read ARGS...: runs xbcrypt ARGS -i $W/big -o $W/pipe (a pipe
+# of our own that is not read at first, so xbcrypt stops on a full pipe),
+# truncates $W/big to 1000 bytes once xbcrypt has read some of it, then
+# drains the pipe into $W/got.  Status in RC.
+shrink_while_read() {
+    mkfifo "$W/pipe"
+    "$XBCRYPT" "$@" -i "$W/big" -o "$W/pipe" 2>"$W/err" &
+    local pid=$! pos=0 last=-1
+    exec 8<"$W/pipe"
+    # Until the read position stops moving: blocked on the full pipe.
+    for _ in $(seq 100); do
+        pos=$(awk '$1 == "pos:" { print $2 }' /proc/"$pid"/fdinfo/3 2>/dev/null)
+        [ "${pos:-0}" -gt 0 ] && [ "$pos" = "$last" ] && break
+        last=${pos:-0}
+        sleep 0.1
+    done
+    truncate -s 1000 "$W/big"
+    cat <&8 >"$W/got"
+    exec 8<&-
+    wait "$pid"
+    RC=$?
+    check_grammar
+}
+case_ "-i a file truncated while it is read: an error, not a short success"
+head -c $((48 << 20)) /dev/urandom >"$W/big"
+shrink_while_read -a NONE
+expect_fail
+expect_err "^xbcrypt: error: $W/big shrank while it was read: it had 50331648 bytes to read when reading began, and it ended after [0-9]+; the output is incomplete"
+expect_err '^xbcrypt: hint: something truncated or rewrote the file'
+case_ "-d -i a file truncated while it is read: said so, not taken for a damaged stream"
+head -c $((48 << 20)) /dev/zero | "$XBCRYPT" -a AES256 -f "$K32" >"$W/big" 2>/dev/null
+shrink_while_read -d -a AES256 -f "$K32"
+expect_fail
+expect_err "shrank while it was read"
+case_ "-i a file that grows while read: all processed, with a warning"
+head -c $((48 << 20)) /dev/urandom >"$W/f"
+mkfifo "$W/pipe"
+"$XBCRYPT" -a NONE -i "$W/f" -o "$W/pipe" 2>"$W/err" &
+pid=$!
+exec 8<"$W/pipe" # not read yet: xbcrypt stops on the full pipe, far from the end
+sleep 0.3
+head -c 1000 /dev/urandom >>"$W/f"
+cat <&8 >"$W/got"
+exec 8<&-
+wait "$pid"
+RC=$?
+check_grammar
+expect_rc 0
+"$XBCRYPT" -d -a NONE -i "$W/got" -o "$W/back" 2>/dev/null
+expect_same "$W/back" "$W/f"
+expect_err "^xbcrypt: warning: $W/f grew while it was read: 50331648 bytes when reading began, 50332648 read to its end, all of them processed"
+
 case_ "stdin a directory"
 xb -a AES256 -f "$K32" <"$T"
 expect_fail

@@ -8,7 +8,8 @@
 # on_pty SLOW ARGS...: runs xbcrypt with stderr on a pseudo-terminal, stdin
 # from $W/in (through a pipe that delivers 64 KiB per 0.15 s when SLOW is
 # 1, else the file itself), stdout to $W/out (or to the terminal too when
-# SLOW is "tty").  What the terminal showed goes
+# SLOW is "tty"; through a pipe drained at 256 KiB per 0.1 s when SLOW is
+# "slowout", which holds back the reading of a file of known size).  What the terminal showed goes
 # to $W/tty, the status to $RC.
 on_pty() {
     local slow=$1
@@ -17,11 +18,12 @@ on_pty() {
 import os, pty, subprocess, sys, threading, time
 slow, w, argv = sys.argv[1] == '1', sys.argv[2], sys.argv[3:]
 both = sys.argv[1] == 'tty'
+slowout = sys.argv[1] == 'slowout'
 master, slave = pty.openpty()
 src = open(os.path.join(w, 'in'), 'rb')
 out = open(os.path.join(w, 'out'), 'wb')
 child = subprocess.Popen(argv, stdin=subprocess.PIPE if slow else src,
-                         stdout=slave if both else out,
+                         stdout=slave if both else subprocess.PIPE if slowout else out,
                          stderr=slave, close_fds=True)
 os.close(slave)
 if slow:
@@ -35,6 +37,17 @@ if slow:
             time.sleep(0.15)
         child.stdin.close()
     threading.Thread(target=feed, daemon=True).start()
+drain = None
+if slowout:
+    def drain_out():
+        while True:
+            block = child.stdout.read(262144)
+            if not block:
+                break
+            out.write(block)
+            time.sleep(0.1)
+    drain = threading.Thread(target=drain_out)
+    drain.start()
 seen = b''
 while True:
     try:
@@ -45,6 +58,9 @@ while True:
         break
     seen += data
 rc = child.wait()
+if drain:
+    drain.join()
+out.close()
 open(os.path.join(w, 'tty'), 'wb').write(seen)
 sys.exit(rc)
 EOF
@@ -72,9 +88,27 @@ cp "$SRC" "$W/in"
 on_pty 0 -d -a AES256 -f "$K32"
 expect_rc 0
 expect_out_same "$P/p200000.bin"
-# A redraw with the percentage and time left, then the final line.
-tty_has '^xbcrypt: [0-9.]+ (B|KiB|MiB) of 195\.7 KiB \([0-9]+%\), [0-9.]+ MB/s, [0-9]+:[0-9]{2}:[0-9]{2} left *\r'
+# A first redraw with the percentage but no time left (no rate is known
+# yet on the first bytes), then the final line.
+tty_has '^xbcrypt: [0-9.]+ (B|KiB|MiB) of 195\.7 KiB \([0-9]+%\), [0-9.]+ MB/s *\r'
+tty_lacks 'left'
 tty_has 'xbcrypt: 195\.7 KiB of 195\.7 KiB \(100%\), [0-9.]+ MB/s, [0-9.]+ s\r?\n$'
+
+case_ "terminal, a slow run of known size: the time left once a rate is known"
+# 8 MiB, read as fast as the output drains (2.5 MB/s): about 3 s.
+head -c $((8 << 20)) /dev/zero | "$XBCRYPT" -a AES256 -f "$K32" >"$W/in"
+on_pty slowout -d -a AES256 -f "$K32"
+expect_rc 0
+expect_size "$W/out" $((8 << 20))
+# The first redraw has none; a later one (after a second) has it.
+first=$(python3 -c 'import sys; print(open(sys.argv[1],"rb").read().split(b"\r")[0].decode())' "$W/tty")
+case $first in
+*left*) fail "the first redraw shows a time left: '$first'" ;;
+"xbcrypt: "*" of 8.0 MiB ("*"%), "*" MB/s"*) ok ;;
+*) fail "the first redraw is '$first'" ;;
+esac
+tty_has '\rxbcrypt: [0-9.]+ (KiB|MiB) of 8\.0 MiB \([0-9]+%\), [0-9.]+ MB/s, 0:00:0[0-9] left *\r'
+tty_has 'xbcrypt: 8\.0 MiB of 8\.0 MiB \(100%\), [0-9.]+ MB/s, [0-9.]+ s *\r?\n$'
 tty_lacks 'error|warning'
 
 case_ "terminal, slow pipe: the line is redrawn in place"
