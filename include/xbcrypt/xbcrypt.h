@@ -591,7 +591,10 @@ typedef struct xbcrypt_api {
  *   header and a record of about 100 bytes and its path per member seen.
  * With 16 members open, N = 4 and 64 KiB chunks that is under 3.5 MiB (the
  * unit tests measure it).  Decrypting, C is the size of the members'
- * XBCRYPT chunks, as stored; a buffer grows only as a chunk's bytes arrive.
+ * XBCRYPT chunks, as stored.  An open member's buffer holds room for the
+ * bytes it was given (at least 4 KiB, then at most doubling), never what a
+ * header announces; more than 4096 members open at once fail the archive
+ * with XBCRYPT_E_LIMIT (the archive check has no such limit).
  * Encrypting, the holes of sparse chunks are written out as zeros: a few
  * bytes of sparse map can stand for many gigabytes of output (in memory
  * bounded as above).

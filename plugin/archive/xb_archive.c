@@ -53,9 +53,12 @@
  * chunk's buffer holds (so that the ring's memory is slots times one
  * buffer, whatever the jobs are), and at least this. */
 #define RAW_MIN (64u << 10)
-/* An XBCRYPT payload buffer grows to this on the header's word; beyond it,
- * only as payload arrives (at most doubling). */
-#define GROW_STEP (1u << 20)
+/* A member's chunk buffer starts with room for the bytes at hand (at
+ * least GROW_MIN), then at most doubles: every open member holds one, so
+ * none may be sized by a length field or a chunk size alone. */
+#define GROW_MIN (4u << 10)
+/* Members open at once; a backup writes a few at a time (--parallel). */
+#define OPEN_MAX 4096u
 /* Spare buffers kept beyond the ring's slots. */
 #define SPARE_EXTRA 16u
 
@@ -207,6 +210,24 @@ static bool buf_grow(xbcrypt_archive *a, xa_member *m, size_t need)
     m->buf = b;
     m->cap = cap;
     return true;
+}
+
+/* Room in m's chunk for `more` bytes up to `limit` data bytes: what the
+ * bytes at hand need, at least double what the chunk holds, no more than
+ * the limit. */
+static bool grow_for(xbcrypt_archive *a, xa_member *m, uint64_t more, size_t limit)
+{
+    const size_t have = m->buf ? m->cap - FRONT - TAIL : 0;
+    if (have > m->len || have >= limit)
+        return true;
+    size_t target = m->len + (more < limit - m->len ? (size_t)more : limit - m->len);
+    if (target < 2 * m->len)
+        target = 2 * m->len;
+    if (target < GROW_MIN)
+        target = GROW_MIN;
+    if (target > limit)
+        target = limit;
+    return buf_grow(a, m, FRONT + target + TAIL);
 }
 
 /* ---- members ---- */
@@ -635,12 +656,12 @@ static xbcrypt_status seal_feed(xbcrypt_archive *a, xa_member *m, const uint8_t 
 {
     const size_t chunk = a->s.chunk_size;
     while (n) {
-        if (!m->buf) {
-            if (!buf_grow(a, m, FRONT + chunk + TAIL))
-                return fail_in_order(a, XBCRYPT_E_NOMEM, "out of memory for a chunk buffer");
-            m->len = 0;
-        }
+        if (!grow_for(a, m, n, chunk))
+            return fail_in_order(a, XBCRYPT_E_NOMEM, "out of memory for a chunk buffer");
+        const size_t room = m->cap - FRONT - TAIL - m->len;
         size_t take = chunk - m->len < n ? chunk - m->len : (size_t)n;
+        if (take > room)
+            take = room;
         p = append(m, p, take);
         n -= take;
         if (m->len == chunk && seal_current(a, m) != XBCRYPT_OK)
@@ -681,22 +702,6 @@ static xbcrypt_status open_current(xbcrypt_archive *a, xa_member *m)
     enum kind k = m->role == R_RESEAL ? K_RESEAL : K_OPEN;
     uint64_t out = k == K_RESEAL ? sealed_size(a, plain) : a->st.write ? plain : 0;
     return submit(a, k, m, b, cap, len, &m->hdr, m->iv, out);
-}
-
-/* Room for at least one more payload byte: up to GROW_STEP on the
- * header's word, beyond that at most double what has arrived. */
-static xbcrypt_status open_grow(xbcrypt_archive *a, xa_member *m)
-{
-    const size_t elen = (size_t)m->hdr.elen;
-    const size_t have = m->buf ? m->cap - FRONT - TAIL : 0;
-    if (have > m->len || have >= elen)
-        return XBCRYPT_OK;
-    size_t target = m->len > GROW_STEP / 2 ? 2 * m->len : GROW_STEP;
-    if (target > elen)
-        target = elen;
-    if (!buf_grow(a, m, FRONT + target + TAIL))
-        return fail_member(a, XBCRYPT_E_NOMEM, m, "out of memory for the chunk");
-    return XBCRYPT_OK;
 }
 
 static xbcrypt_status open_header(xbcrypt_archive *a, xa_member *m)
@@ -778,8 +783,8 @@ static xbcrypt_status open_feed(xbcrypt_archive *a, xa_member *m, const uint8_t 
             break;
         }
         case PH_PAYLOAD: {
-            if (open_grow(a, m) != XBCRYPT_OK)
-                return a->st.status;
+            if (!grow_for(a, m, n, (size_t)m->hdr.elen))
+                return fail_member(a, XBCRYPT_E_NOMEM, m, "out of memory for the chunk");
             size_t room = m->cap - FRONT - TAIL - m->len;
             size_t need = (size_t)m->hdr.elen - m->len;
             size_t take = need < room ? need : room;
@@ -826,6 +831,16 @@ static xbcrypt_status member_new(xbcrypt_archive *a, xbs_member *wm, xa_member *
 {
     *out = NULL;
     const bool enc = xb_is_xbcrypt_name(wm->path, wm->plen);
+    xbs_walk_counts c;
+    xbs_walk_counts_get(a->tally.walk, &c);
+    if (c.open > OPEN_MAX) {
+        char q[200];
+        xbs_path_quote(q, sizeof q, (const uint8_t *)wm->path, wm->plen);
+        return fail_in_order(a, XBCRYPT_E_LIMIT,
+                             "member '%s': more than %u members open at once (a backup writes "
+                             "a few at a time); each holds a chunk buffer",
+                             q, OPEN_MAX);
+    }
     xa_member *m = calloc(1, sizeof *m);
     if (!m)
         return fail_in_order(a, XBCRYPT_E_NOMEM, "out of memory for a member");

@@ -820,6 +820,49 @@ START_TEST(test_empty_v1_chunks)
 }
 END_TEST
 
+/* Many members open at once, each with a chunk just begun: memory follows
+ * the bytes that arrived, not the chunks' length fields; past OPEN_MAX
+ * open members the archive is refused. */
+START_TEST(test_open_members_cost_what_they_hold)
+{
+    enum { OPEN = 300 };
+    /* An XBCRYPT header announcing a 1 GiB payload, its IV, one byte. */
+    uint8_t x[44 + 16 + 1] = {'X', 'B', 'C', 'R', 'Y', 'P', '0', '3'};
+    xb_store_le64(x + 16, 1u << 30);
+    xb_store_le64(x + 24, 1u << 30);
+    xb_store_le64(x + 36, 16);
+    abuf b = {0};
+    char name[32];
+    for (int i = 0; i < OPEN; i++) {
+        snprintf(name, sizeof name, "t%03d.ibd.xbcrypt", i);
+        ab_chunk(&b, 'P', 0, name, 0, x, sizeof x);
+    }
+    xbcrypt_key *key = fx_key("keys/key32.bin");
+    xbcrypt_archive_settings s = settings(XBCRYPT_ARCHIVE_DECRYPT, key, 2);
+    sink out = {0};
+    arun r;
+    run(&s, b.p, b.len, 0, &out, &r);
+    ck_assert_int_eq(r.st, XBCRYPT_E_UNCLOSED);
+    ck_assert_msg(r.peak < OPEN * (640 + 4096 + 32 + 1024) + (1u << 20), "peak %zu", r.peak);
+    sink_free(&out);
+    /* Encrypting: 4097 members open, one byte each. */
+    b.len = 0;
+    for (int i = 0; i <= 4096; i++) {
+        snprintf(name, sizeof name, "f%04d", i);
+        ab_chunk(&b, 'P', 0, name, 0, "z", 1);
+    }
+    s = settings(XBCRYPT_ARCHIVE_ENCRYPT, key, 0);
+    run(&s, b.p, b.len, 0, &out, &r);
+    ck_assert_int_eq(r.st, XBCRYPT_E_LIMIT);
+    ck_assert_msg(strstr(r.msg, "member 'f4096': more than 4096 members open at once"), "%s",
+                  r.msg);
+    ck_assert_msg(r.peak < 4096 * (640 + 4096 + 32) + (1u << 20), "peak %zu", r.peak);
+    sink_free(&out);
+    free(b.p);
+    xb_key_free(key);
+}
+END_TEST
+
 static Suite *transform_suite(void)
 {
     Suite *s = suite_create("xbstream_transform");
@@ -846,6 +889,7 @@ static Suite *transform_suite(void)
     tcase_add_test(tc, test_big_chunks_split_at_10mib);
     tcase_add_test(tc, test_sparse_input_encrypts_holes_as_zeros);
     tcase_add_test(tc, test_memory_bound_16_open);
+    tcase_add_test(tc, test_open_members_cost_what_they_hold);
     suite_add_tcase(s, tc);
     return s;
 }
