@@ -48,23 +48,58 @@ struct xbcrypt_decoder {
 
 static const uint8_t zero_ctr[16];
 
-static void decode_job(void *ctx, unsigned worker, xb_job *job)
+static void fail_job(xb_job *job, xbcrypt_status code, const char *what)
 {
-    struct xbcrypt_decoder *dec = ctx;
-    xb_worker *w = &dec->st.workers[worker];
+    job->status = code;
+    snprintf(job->detail, sizeof job->detail, "%s", what);
+}
+
+static void fail_crc(xb_job *job, uint32_t crc)
+{
+    job->status = XBCRYPT_E_CRC;
+    snprintf(job->detail, sizeof job->detail, "stored 0x%08x, computed 0x%08x",
+             (unsigned)job->hdr.crc, (unsigned)crc);
+}
+
+/* Compares the computed SHA-256 (job->digest) with the stored one, in
+ * constant time, and releases the chunk's plaintext if they match. */
+static void check_hash(xb_job *job, bool hash)
+{
+    const size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
+    if (hash) {
+        int same = xb_const_equal(job->digest, job->buf + plain, XB_SHA256_SIZE);
+        xb_wipe(job->digest, sizeof job->digest);
+        if (!same) {
+            fail_job(job, XBCRYPT_E_HASH, "SHA-256 mismatch");
+            return;
+        }
+        job->hashed = true;
+    }
+    job->out_off = 0;
+    job->out_len = plain;
+}
+
+/* Version 3 counts from its IV; the old writers of versions 1 and 2 never
+ * loaded theirs and counted from zero. */
+static const uint8_t *ctr_of(const xb_job *job)
+{
+    return job->hdr.version == 3 ? job->iv : zero_ctr;
+}
+
+/* One job, one stream: a single pass in L1-sized blocks checksums what is
+ * stored, decrypts in place, hashes the plaintext (not the stored hash
+ * after it). */
+static void decode_one(const struct xbcrypt_decoder *dec, xb_worker *w, xb_job *job)
+{
     const size_t elen = (size_t)job->hdr.elen;
     const size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
     const bool hash = job->hdr.version == 3 && dec->hash;
     uint8_t *p = job->buf;
     bool ok = true;
 
-    /* One pass in L1-sized blocks: checksum what is stored, decrypt in
-     * place, hash the plaintext (not the stored hash after it).  Version 3
-     * counts from its IV; the old writers of versions 1 and 2 never loaded
-     * theirs and counted from zero. */
     xb_digest_reset(w->digest);
     if (dec->decrypt)
-        ok = xb_cipher_reset(w->cipher, job->hdr.version == 3 ? job->iv : zero_ctr) == XBCRYPT_OK;
+        ok = xb_cipher_reset(w->cipher, ctr_of(job)) == XBCRYPT_OK;
     for (size_t off = 0; ok && off < elen; off += XB_BLOCK) {
         size_t n = elen - off < XB_BLOCK ? elen - off : XB_BLOCK;
         xb_digest_crc(w->digest, p + off, n);
@@ -74,31 +109,69 @@ static void decode_job(void *ctx, unsigned worker, xb_job *job)
             xb_digest_sha(w->digest, p + off, plain - off < n ? plain - off : n);
     }
     if (!ok) {
-        job->status = XBCRYPT_E_CRYPTO;
-        snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
+        fail_job(job, XBCRYPT_E_CRYPTO, "AES-CTR failed");
         return;
     }
     uint32_t crc = xb_digest_crc_final(w->digest);
     if (crc != job->hdr.crc) {
-        job->status = XBCRYPT_E_CRC;
-        snprintf(job->detail, sizeof job->detail, "stored 0x%08x, computed 0x%08x",
-                 (unsigned)job->hdr.crc, (unsigned)crc);
+        fail_crc(job, crc);
         return;
     }
-    if (hash) {
-        uint8_t digest[XB_SHA256_SIZE];
-        xb_digest_sha_final(w->digest, digest);
-        int same = xb_const_equal(digest, p + plain, XB_SHA256_SIZE);
-        xb_wipe(digest, sizeof digest);
-        if (!same) {
-            job->status = XBCRYPT_E_HASH;
-            snprintf(job->detail, sizeof job->detail, "SHA-256 mismatch");
-            return;
-        }
-        job->hashed = true;
+    if (hash)
+        xb_digest_sha_final(w->digest, job->digest);
+    check_hash(job, hash);
+}
+
+/*
+ * A batch: per chunk the CRC-32 of what is stored, then AES-CTR in place;
+ * then the SHA-256 of every plaintext at once (the hasher's lanes), each
+ * compared with the stored hash.  A chunk is released only after both
+ * checks; one that fails its CRC is neither decrypted nor hashed.  Small
+ * batches go one job at a time.
+ */
+static void decode_job(void *ctx, unsigned worker, xb_job **jobs, unsigned n)
+{
+    struct xbcrypt_decoder *dec = ctx;
+    xb_worker *w = &dec->st.workers[worker];
+    if (xb_hasher_lanes(w->hasher) < 2 || n < xb_hasher_min_batch(w->hasher)) {
+        for (unsigned i = 0; i < n; i++)
+            decode_one(dec, w, jobs[i]);
+        return;
     }
-    job->out_off = 0;
-    job->out_len = plain;
+    xb_hash_item items[XB_BATCH_MAX];
+    xb_job *hashing[XB_BATCH_MAX];
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        xb_job *job = jobs[i];
+        const size_t elen = (size_t)job->hdr.elen;
+        uint32_t crc = elen ? xb_hasher_crc32(w->hasher, job->buf, elen) : 0;
+        if (crc != job->hdr.crc) {
+            fail_crc(job, crc);
+            continue;
+        }
+        if (dec->decrypt && (xb_cipher_reset(w->cipher, ctr_of(job)) != XBCRYPT_OK ||
+                             xb_cipher_apply(w->cipher, job->buf, elen) != XBCRYPT_OK)) {
+            fail_job(job, XBCRYPT_E_CRYPTO, "AES-CTR failed");
+            continue;
+        }
+        if (job->hdr.version == 3 && dec->hash) {
+            items[k] = (xb_hash_item){.buf = job->buf,
+                                      .len = (size_t)xb_header_plaintext_size(&job->hdr),
+                                      .out = job->digest};
+            hashing[k++] = job;
+        } else {
+            check_hash(job, false);
+        }
+    }
+    xb_hasher_sha256(w->hasher, items, k);
+    for (unsigned i = 0; i < k; i++) {
+        if (items[i].status != XBCRYPT_OK) {
+            xb_wipe(hashing[i]->digest, sizeof hashing[i]->digest);
+            fail_job(hashing[i], items[i].status, items[i].why);
+        } else {
+            check_hash(hashing[i], true);
+        }
+    }
 }
 
 xbcrypt_status xb_decoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write, void *opaque,

@@ -14,7 +14,8 @@
  *
  * The worker hashes the plaintext into the 32 bytes after it, encrypts
  * plaintext and hash in place, computes the CRC, and writes the header just
- * before the payload, so the chunk leaves in one contiguous write.
+ * before the payload, so the chunk leaves in one contiguous write.  Workers
+ * take chunks in batches (see encode_job).
  */
 #include "format/xb_format.h"
 #include "pipeline/xb_stream.h"
@@ -36,16 +37,38 @@ struct xbcrypt_encoder {
     uint64_t out_offset; /* stream offset of the next chunk to be written */
 };
 
-static void encode_job(void *ctx, unsigned worker, xb_job *job)
+/* Writes the header (with the CRC of what is stored) and the IV just
+ * before the payload, so the chunk leaves in one contiguous write. */
+static void seal_job(const xb_worker *w, xb_job *job, uint32_t crc)
 {
-    struct xbcrypt_encoder *enc = ctx;
-    xb_worker *w = &enc->st.workers[worker];
-    uint8_t *plain = job->buf + PLAIN_AT;
     const size_t payload = job->len + XB_HASH_SIZE;
+    job->hdr.version = 3;
+    job->hdr.reserved = 0;
+    job->hdr.olen = payload;
+    job->hdr.elen = payload;
+    job->hdr.crc = crc;
+    job->hdr.ivlen = w->cipher ? XBCRYPT_IV_SIZE : 0; /* NONE: no IV, as Percona writes */
+    const size_t head = XB_HEADER_V23_SIZE + (size_t)job->hdr.ivlen;
+    job->out_off = PLAIN_AT - head;
+    xb_header_encode(job->buf + job->out_off, &job->hdr);
+    if (w->cipher)
+        memcpy(job->buf + job->out_off + XB_HEADER_V23_SIZE, job->iv, XBCRYPT_IV_SIZE);
+    job->out_len = head + payload;
+}
+
+static void fail_job(xb_job *job, xbcrypt_status code, const char *what)
+{
+    job->status = code;
+    snprintf(job->detail, sizeof job->detail, "%s", what);
+}
+
+/* One job, one stream: a single pass in L1-sized blocks hashes the
+ * plaintext, encrypts it in place and checksums what will be stored. */
+static void encode_one(xb_worker *w, xb_job *job)
+{
+    uint8_t *plain = job->buf + PLAIN_AT;
     bool ok = true;
 
-    /* One pass in L1-sized blocks: hash the plaintext, encrypt it in
-     * place, checksum what will be stored. */
     xb_digest_reset(w->digest);
     if (w->cipher)
         ok = xb_cipher_reset(w->cipher, job->iv) == XBCRYPT_OK;
@@ -61,24 +84,50 @@ static void encode_job(void *ctx, unsigned worker, xb_job *job)
     if (ok && w->cipher)
         ok = xb_cipher_apply(w->cipher, hash, XB_HASH_SIZE) == XBCRYPT_OK;
     if (!ok) {
-        job->status = XBCRYPT_E_CRYPTO;
-        snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
+        fail_job(job, XBCRYPT_E_CRYPTO, "AES-CTR failed");
         return;
     }
     xb_digest_crc(w->digest, hash, XB_HASH_SIZE);
+    seal_job(w, job, xb_digest_crc_final(w->digest));
+}
 
-    job->hdr.version = 3;
-    job->hdr.reserved = 0;
-    job->hdr.olen = payload;
-    job->hdr.elen = payload;
-    job->hdr.crc = xb_digest_crc_final(w->digest);
-    job->hdr.ivlen = w->cipher ? XBCRYPT_IV_SIZE : 0; /* NONE: no IV, as Percona writes */
-    const size_t head = XB_HEADER_V23_SIZE + (size_t)job->hdr.ivlen;
-    job->out_off = PLAIN_AT - head;
-    xb_header_encode(job->buf + job->out_off, &job->hdr);
-    if (w->cipher)
-        memcpy(job->buf + job->out_off + XB_HEADER_V23_SIZE, job->iv, XBCRYPT_IV_SIZE);
-    job->out_len = head + payload;
+/*
+ * A batch: the SHA-256 of every plaintext at once (the hasher's lanes),
+ * then per chunk AES-CTR over plaintext and hash, and the CRC-32 of what is
+ * stored.  Two passes over each chunk instead of one: measured, the lanes
+ * win by far over the single cache-resident pass (see README, Benchmark).
+ * Small batches (the tail of a stream) go one job at a time.
+ */
+static void encode_job(void *ctx, unsigned worker, xb_job **jobs, unsigned n)
+{
+    struct xbcrypt_encoder *enc = ctx;
+    xb_worker *w = &enc->st.workers[worker];
+    if (xb_hasher_lanes(w->hasher) < 2 || n < xb_hasher_min_batch(w->hasher)) {
+        for (unsigned i = 0; i < n; i++)
+            encode_one(w, jobs[i]);
+        return;
+    }
+    xb_hash_item items[XB_BATCH_MAX];
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t *plain = jobs[i]->buf + PLAIN_AT;
+        items[i] = (xb_hash_item){.buf = plain, .len = jobs[i]->len, .out = plain + jobs[i]->len};
+    }
+    xb_hasher_sha256(w->hasher, items, n);
+    for (unsigned i = 0; i < n; i++) {
+        xb_job *job = jobs[i];
+        uint8_t *plain = job->buf + PLAIN_AT;
+        const size_t payload = job->len + XB_HASH_SIZE;
+        if (items[i].status != XBCRYPT_OK) {
+            fail_job(job, items[i].status, items[i].why);
+            continue;
+        }
+        if (w->cipher && (xb_cipher_reset(w->cipher, job->iv) != XBCRYPT_OK ||
+                          xb_cipher_apply(w->cipher, plain, payload) != XBCRYPT_OK)) {
+            fail_job(job, XBCRYPT_E_CRYPTO, "AES-CTR failed");
+            continue;
+        }
+        seal_job(w, job, xb_hasher_crc32(w->hasher, plain, payload));
+    }
 }
 
 xbcrypt_status xb_encoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write, void *opaque,

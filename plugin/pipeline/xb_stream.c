@@ -21,6 +21,23 @@ static unsigned lookahead_slots(const xb_stream *st, size_t unit)
     return (unsigned)(lookahead_bytes(st) / unit);
 }
 
+/* Jobs a worker takes at once for jobs of `unit` bytes (see xb_stream_fit). */
+static unsigned batch_for(const xb_stream *st, size_t unit)
+{
+    size_t b = XB_BATCH_BYTES / unit;
+    if (b > st->lanes)
+        b = st->lanes;
+    return st->s.threads == 0 || b < st->min_batch ? 1 : (unsigned)b;
+}
+
+/* pigz's bound, 2N+3 slots, keeps N workers busy while the producer fills
+ * one and retires another; with batches of B, each worker has one batch in
+ * hand and one queued, and the producer fills a third: (2N+1)B+2. */
+static unsigned base_slots_for(const xb_stream *st, unsigned batch)
+{
+    return (2 * st->s.threads + 1) * batch + 2;
+}
+
 xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_write_fn write,
                               void *opaque, bool need_cipher, size_t job_bytes,
                               xb_process_fn process, void *ctx, char *msg, size_t msg_size)
@@ -59,20 +76,24 @@ xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_
     st->cipher = need_cipher;
     for (unsigned i = 0; i < st->nworkers; i++) {
         rc = xb_digest_open(&st->workers[i].digest);
+        if (rc == XBCRYPT_OK)
+            rc = xb_hasher_open(&st->workers[i].hasher);
         if (rc == XBCRYPT_OK && need_cipher)
             rc = xb_cipher_open(&st->workers[i].cipher, s->key->bytes, s->key->len, msg, msg_size);
         if (rc != XBCRYPT_OK) {
-            if (!st->workers[i].digest)
+            if (!st->workers[i].digest || !st->workers[i].hasher)
                 xb_say(msg, msg_size, "%s", "cannot set up SHA-256 and CRC-32");
             xb_stream_destroy(st);
             return rc;
         }
     }
 
-    /* pigz's bound: 2N+3 slots keep N workers busy while the producer
-     * fills one and retires another; the read buffer's worth on top. */
-    st->base_slots = 2 * st->s.threads + 3;
+    /* The ring: batches for the workers (base_slots_for), the read
+     * buffer's worth on top. */
+    st->lanes = xb_hasher_lanes(st->workers[0].hasher);
+    st->min_batch = xb_hasher_min_batch(st->workers[0].hasher);
     const size_t unit = job_bytes + XB_JOB_OVERHEAD;
+    st->base_slots = base_slots_for(st, batch_for(st, unit));
     rc = xb_pool_init(&st->pool, st->s.threads, st->base_slots + lookahead_slots(st, unit), process,
                       ctx);
     if (rc != XBCRYPT_OK) {
@@ -91,6 +112,9 @@ void xb_stream_fit(xb_stream *st, size_t job_bytes)
         return;
     st->job_bytes = job_bytes;
     const size_t unit = job_bytes + XB_JOB_OVERHEAD;
+    const unsigned batch = batch_for(st, unit);
+    st->base_slots = base_slots_for(st, batch);
+    xb_pool_set_batch(&st->pool, batch);
     size_t limit = st->base_slots + lookahead_slots(st, unit);
     st->pool.limit = limit < st->pool.nslots ? (unsigned)limit : st->pool.nslots;
     st->pool.budget = st->base_slots * unit + lookahead_bytes(st);
@@ -118,6 +142,7 @@ void xb_stream_destroy(xb_stream *st)
     for (unsigned i = 0; st->workers && i < st->nworkers; i++) {
         xb_cipher_close(st->workers[i].cipher);
         xb_digest_close(st->workers[i].digest);
+        xb_hasher_close(st->workers[i].hasher); /* wipes the digests it holds */
     }
     free(st->workers);
     st->workers = NULL;
