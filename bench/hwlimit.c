@@ -119,6 +119,34 @@ static gcry_error_t one_chunk(struct work *w, uint8_t *buf, size_t chunk, uint64
     return err;
 }
 
+/* One timed step of a runner: processes some chunks from number `next` on
+ * and says how many in *done. */
+typedef gcry_error_t (*step_fn)(void *state, uint64_t next, uint64_t *done);
+
+/* Waits at the barrier with every thread (failed or not, so that none is
+ * left behind), then, unless `err`, repeats `step` for r->seconds and
+ * records the chunks and the time, or the error, in r. */
+static void timed_run(struct runner *r, gcry_error_t err, step_fn step, void *state)
+{
+    pthread_barrier_wait(r->start);
+    if (!err) {
+        const double t0 = now_seconds();
+        double t = t0;
+        uint64_t n = 0, done = 0;
+        do {
+            err = step(state, n + 1, &done);
+            n += done;
+            t = now_seconds();
+        } while (!err && t - t0 < r->seconds);
+        r->chunks = n;
+        r->elapsed = t - t0;
+    }
+    if (err) {
+        r->failed = 1;
+        snprintf(r->detail, sizeof r->detail, "%s", gcry_strerror(err));
+    }
+}
+
 #if XB_HAVE_IPSEC_MB
 /* An AVX-512 manager, or NULL (the CPU has none: exit 3). */
 static IMB_MGR *open_mgr(void)
@@ -180,6 +208,23 @@ static gcry_error_t mb_batch(IMB_MGR *m, gcry_cipher_hd_t hd, uint8_t **bufs, un
     return 0;
 }
 
+struct mb_state {
+    IMB_MGR *m;
+    gcry_cipher_hd_t hd;
+    uint8_t **bufs;
+    unsigned lanes;
+    size_t chunk;
+    const uint8_t *base_iv;
+    uint32_t *crc;
+};
+
+static gcry_error_t mb_step(void *state, uint64_t next, uint64_t *done)
+{
+    struct mb_state *st = state;
+    *done = st->lanes;
+    return mb_batch(st->m, st->hd, st->bufs, st->lanes, st->chunk, next, st->base_iv, st->crc);
+}
+
 static void *run_mb(void *arg)
 {
     struct runner *r = arg;
@@ -205,25 +250,8 @@ static void *run_mb(void *arg)
         err = gcry_cipher_setkey(hd, key, sizeof key);
     if (!err) /* warm the buffers, the key schedule and the code */
         err = mb_batch(m, hd, bufs, r->lanes, r->chunk, 0, base_iv, &crc);
-
-    pthread_barrier_wait(r->start);
-
-    if (!err) {
-        const double t0 = now_seconds();
-        double t = t0;
-        uint64_t n = 0;
-        do {
-            err = mb_batch(m, hd, bufs, r->lanes, r->chunk, n + r->lanes, base_iv, &crc);
-            n += r->lanes;
-            t = now_seconds();
-        } while (!err && t - t0 < r->seconds);
-        r->chunks = n;
-        r->elapsed = t - t0;
-    }
-    if (err) {
-        r->failed = 1;
-        snprintf(r->detail, sizeof r->detail, "%s", gcry_strerror(err));
-    }
+    struct mb_state st = {m, hd, bufs, r->lanes, r->chunk, base_iv, &crc};
+    timed_run(r, err, mb_step, &st);
     volatile uint32_t sink = crc;
     (void)sink;
     if (hd)
@@ -245,6 +273,24 @@ static int have_mb(void)
 #else
     return 0;
 #endif
+}
+
+struct one_state {
+    struct work *w;
+    uint8_t *buf;
+    size_t chunk;
+    const uint8_t *base_iv;
+    uint8_t *crc;
+    volatile uint8_t *sink;
+};
+
+static gcry_error_t one_step(void *state, uint64_t next, uint64_t *done)
+{
+    struct one_state *st = state;
+    gcry_error_t err = one_chunk(st->w, st->buf, st->chunk, next, st->base_iv, st->crc);
+    *st->sink ^= st->crc[0];
+    *done = 1;
+    return err;
 }
 
 static void *run(void *arg)
@@ -270,27 +316,8 @@ static void *run(void *arg)
         err = gcry_md_open(&w.crc, GCRY_MD_CRC32, 0);
     if (!err) /* warm the buffer, the key schedule and the code */
         err = one_chunk(&w, buf, r->chunk, 0, base_iv, crc);
-
-    /* Every thread waits here, failed or not, so that none is left behind. */
-    pthread_barrier_wait(r->start);
-
-    if (!err) {
-        const double t0 = now_seconds();
-        double t = t0;
-        uint64_t n = 0;
-        do {
-            err = one_chunk(&w, buf, r->chunk, n + 1, base_iv, crc);
-            sink ^= crc[0];
-            n++;
-            t = now_seconds();
-        } while (!err && t - t0 < r->seconds);
-        r->chunks = n;
-        r->elapsed = t - t0;
-    }
-    if (err) {
-        r->failed = 1;
-        snprintf(r->detail, sizeof r->detail, "%s", gcry_strerror(err));
-    }
+    struct one_state st = {&w, buf, r->chunk, base_iv, crc, &sink};
+    timed_run(r, err, one_step, &st);
     (void)sink;
     if (w.hd)
         gcry_cipher_close(w.hd);
