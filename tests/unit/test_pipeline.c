@@ -365,6 +365,42 @@ START_TEST(test_worker_failure)
 }
 END_TEST
 
+/* Two damaged chunks that a worker takes in one batch: a SHA-256 mismatch
+ * at chunk 3 (the hash is checked after the batch's CRCs) and a CRC
+ * mismatch at chunk 6.  The first in stream order is reported, and exactly
+ * chunks 0-2 are written, whatever the backend (_i % 3: the hasher's test
+ * mode) and the threads (1, 2, 8). */
+START_TEST(test_two_faults_in_a_batch)
+{
+    static const unsigned threads[] = {1, 2, 8};
+    const int mode = _i % 3;
+    const size_t len = NCH * CS;
+    uint8_t *p = gen_plain(len);
+    xbcrypt_settings s;
+    settings(&s, 1, CS, key32);
+    sink good = {0};
+    encode_ok(&s, p, len, FEED_SPLIT, 0, 0, &good);
+    uint8_t *c3 = good.data + 3 * REC, *c6 = good.data + 6 * REC;
+    c3[60 + CS / 2] ^= 0x01;
+    xb_store_le32(c3 + 32, xb_crc32(c3 + 60, CS + 32));
+    c6[60 + 100] ^= 0x10;
+
+    xb_hasher_test_mode(mode);
+    s.threads = threads[_i / 3];
+    sink out = {0};
+    run_result r;
+    run_decoder(&s, good.data, good.len, FEED_SPLIT, 0, 0, &out, &r);
+    xb_hasher_test_mode(0);
+    ck_assert_msg(r.status == XBCRYPT_E_HASH, "mode %d threads %u: %s (%s)", mode, s.threads,
+                  xb_status_name(r.status), r.msg);
+    ck_assert_msg(strstr(r.msg, "chunk 3 ") != NULL, "message \"%s\" lacks chunk 3", r.msg);
+    assert_bytes_eq(out.data, out.len, p, 3 * CS, "plaintext before the first bad chunk");
+    sink_free(&out);
+    sink_free(&good);
+    free(p);
+}
+END_TEST
+
 /* After a failure every call returns the same status and writes nothing. */
 START_TEST(test_failure_is_sticky)
 {
@@ -1218,6 +1254,7 @@ static Suite *pipeline_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_worker_failure, 0, DMG_COUNT * 4 * 3);
+    tcase_add_loop_test(tc, test_two_faults_in_a_batch, 0, 9);
     tcase_add_test(tc, test_failure_is_sticky);
     tcase_add_loop_test(tc, test_write_failure, 0, 24);
     tcase_add_test(tc, test_iv_source_failure);
