@@ -21,7 +21,8 @@ static unsigned lookahead_slots(const xb_stream *st, size_t unit)
     return (unsigned)(lookahead_bytes(st) / unit);
 }
 
-/* Jobs a worker takes at once for jobs of `unit` bytes (see xb_stream_fit). */
+/* Jobs a worker takes at once for jobs of `unit` bytes (see xb_stream_fit).
+ * With 0 threads each job is processed as it is submitted: no batches. */
 static unsigned batch_for(const xb_stream *st, size_t unit)
 {
     size_t b = XB_BATCH_BYTES / unit;
