@@ -44,6 +44,9 @@
 #   BENCH_RUNS=K    runs per setting (default 3; 1 in quick mode)
 #   BENCH_OUT=FILE  as -o FILE
 #   BENCH_XBCRYPT, BENCH_HWLIMIT  paths to the binaries (default: BUILD_DIR's)
+#   BENCH_BASELINE=XBCRYPT  another xbcrypt binary (say, a build of main) timed
+#                   alongside in every encrypt and decrypt round: a table after
+#                   the main one gives its MB/s and ours / its
 #   BENCH_RSS_TOOL=python  measure RSS with python3 even if GNU time exists
 #   TMPDIR          where the test files go (default /var/tmp)
 
@@ -85,6 +88,9 @@ if [[ ! -d $build && $build != /* && -d $src_dir/$build ]]; then
 fi
 
 xbcrypt=${BENCH_XBCRYPT:-$build/xbcrypt-compat/xbcrypt}
+baseline=${BENCH_BASELINE:-}
+[[ -z $baseline || -x $baseline ]] || die "BENCH_BASELINE is not an executable: $baseline"
+base_rows=()
 [[ -x $xbcrypt ]] || die "no xbcrypt at $xbcrypt (build it: meson setup build && meson compile -C build)"
 
 tmp_base=${TMPDIR:-/var/tmp}
@@ -244,7 +250,14 @@ row() {
         -s "$chunk" -t "$n" -i "$input" -o /dev/null) ;;
     esac
     note "$direction, $(chunk_name "$chunk"), N=$n"
+    local base_t='' bt
     for ((r = 0; r < runs; r++)); do
+        if [[ -n $baseline && ($direction == encrypt || $direction == decrypt) ]]; then
+            read -r bt _ < <(measure "$baseline" "${cmd[@]:1}")
+            if [[ -z $base_t ]] || awk -v a="$bt" -v b="$base_t" 'BEGIN { exit !(a < b) }'; then
+                base_t=$bt
+            fi
+        fi
         read -r t rss < <(measure "${cmd[@]}")
         [[ -n $t ]] || die "no measurement for $direction, chunk $chunk, N=$n"
         if [[ -z $best_t ]] || awk -v a="$t" -v b="$best_t" 'BEGIN { exit !(a < b) }'; then
@@ -259,6 +272,11 @@ row() {
         if awk -v a="$hw" -v b="$best_hw" 'BEGIN { exit !(a > b) }'; then best_hw=$hw; fi
     done
     speed=$(mbps "$bytes" "$best_t")
+    if [[ -n $base_t ]]; then
+        base_rows+=("$(awk -v d="$direction" -v c="$(chunk_name "$chunk")" -v n="$n" \
+            -v s="$speed" -v b="$(mbps "$bytes" "$base_t")" 'BEGIN {
+            printf "%-9s %6s %4d %9.1f %9.1f %7.2f", d, c, n, s, b, (b > 0 ? s / b : 0) }')")
+    fi
     local rings=1 target=''
     case $direction in
     verify) target=0.90 ;;
@@ -306,6 +324,12 @@ for chunk in 65536 1048576; do
     rm -f -- "$work/cipher"
 done
 say ""
+if [[ -n $baseline ]]; then
+    say "baseline: $baseline, timed in the same rounds"
+    say "$(printf '%-9s %6s %4s %9s %9s %7s' direction chunk N MB/s 'base MB/s' 'x base')"
+    for line in "${base_rows[@]}"; do say "$line"; done
+    say ""
+fi
 
 if command -v openssl >/dev/null; then
     k=$(od -An -tx1 -v "$key" | tr -d ' \n')
