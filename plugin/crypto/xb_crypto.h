@@ -1,9 +1,10 @@
 /*
- * xb_crypto.h - the engine's only window on libgcrypt.
+ * xb_crypto.h - the engine's only window on libgcrypt (and libipsec-mb).
  *
- * Nothing outside plugin/crypto/ includes <gcrypt.h>.  Everything here is
- * thread-safe once xb_crypto_init() has returned XBCRYPT_OK; a cipher
- * handle belongs to one thread at a time.
+ * Nothing outside plugin/crypto/ includes <gcrypt.h> or <intel-ipsec-mb.h>.
+ * Everything here is thread-safe once xb_crypto_init() has returned
+ * XBCRYPT_OK; a cipher handle (or a hasher) belongs to one thread at a
+ * time.
  */
 #ifndef XB_CRYPTO_H
 #define XB_CRYPTO_H
