@@ -22,7 +22,7 @@
 #define XB_THREADS_MAX 256u
 /* Bytes counted per job besides its buffer (the "+ 100"). */
 #define XB_JOB_OVERHEAD 100u
-/* Look-ahead beyond the 2N+3 slots, taken from the read buffer's budget:
+/* Look-ahead beyond the (2N+1)B+2 slots, taken from the read buffer's budget:
  * enough to make producer wake-ups rare, small enough to stay in cache. */
 #define XB_LOOKAHEAD_BYTES (1u << 20)
 /* Most bytes of chunks one batch holds: 16 lanes at chunks up to 256 KiB,
