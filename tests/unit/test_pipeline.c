@@ -293,19 +293,26 @@ enum damage { DMG_CRC, DMG_HASH_FLIP, DMG_HASH_REKEY, DMG_COUNT };
 static const unsigned fail_k[] = {0, 1, NCH / 2, NCH - 1};
 static const unsigned fail_n[] = {1, 2, 8};
 
+/* NCH chunks of CS bytes of gen_plain() encrypted with key32 (settings for
+ * one thread in *s) into *good; returns the plaintext. */
+static uint8_t *encode_many(xbcrypt_settings *s, sink *good)
+{
+    uint8_t *p = gen_plain(NCH * CS);
+    settings(s, 1, CS, key32);
+    encode_ok(s, p, NCH * CS, FEED_SPLIT, 0, 0, good);
+    ck_assert_uint_eq(good->len, NCH * REC);
+    return p;
+}
+
 /* _i encodes (damage, k, threads). */
 START_TEST(test_worker_failure)
 {
     const enum damage dmg = (enum damage)(_i % DMG_COUNT);
     const unsigned k = fail_k[(_i / DMG_COUNT) % 4];
     const unsigned n = fail_n[_i / (DMG_COUNT * 4)];
-    const size_t len = NCH * CS;
-    uint8_t *p = gen_plain(len);
     xbcrypt_settings s;
-    settings(&s, 1, CS, key32);
     sink good = {0};
-    encode_ok(&s, p, len, FEED_SPLIT, 0, 0, &good);
-    ck_assert_uint_eq(good.len, NCH * REC);
+    uint8_t *p = encode_many(&s, &good);
     uint8_t *chunk = good.data + (size_t)k * REC;
     uint8_t *payload = chunk + 60;
 
@@ -324,7 +331,7 @@ START_TEST(test_worker_failure)
         xbcrypt_settings w;
         settings(&w, 1, CS, key32_wrong);
         sink other = {0};
-        encode_ok(&w, p, len, FEED_SPLIT, 0, 0, &other);
+        encode_ok(&w, p, NCH * CS, FEED_SPLIT, 0, 0, &other);
         ck_assert_int_ne(memcmp(chunk, other.data + (size_t)k * REC, REC), 0);
         /* Same header but for the CRC, same IV. */
         ck_assert_int_eq(memcmp(chunk, other.data + (size_t)k * REC, 32), 0);
@@ -374,12 +381,9 @@ START_TEST(test_two_faults_in_a_batch)
 {
     static const unsigned threads[] = {1, 2, 8};
     const int mode = _i % 3;
-    const size_t len = NCH * CS;
-    uint8_t *p = gen_plain(len);
     xbcrypt_settings s;
-    settings(&s, 1, CS, key32);
     sink good = {0};
-    encode_ok(&s, p, len, FEED_SPLIT, 0, 0, &good);
+    uint8_t *p = encode_many(&s, &good);
     uint8_t *c3 = good.data + 3 * REC, *c6 = good.data + 6 * REC;
     c3[60 + CS / 2] ^= 0x01;
     xb_store_le32(c3 + 32, xb_crc32(c3 + 60, CS + 32));
