@@ -10,12 +10,22 @@
 # with the same chunk size -> /dev/null), chunk sizes 64 KiB and 1 MiB, and
 # N = 1, 2 and nproc threads, it prints one row:
 #   - MB/s: plaintext bytes (10^6) per second of wall time, best of 3 runs;
-#   - limit: bench/hwlimit with the same N and chunk size, run alternately
-#     with xbcrypt in the same rounds, best of 3 (N threads at once, each
-#     doing libgcrypt AES-256-CTR + SHA-256 + CRC-32 over the chunk in memory);
+#   - limit: what the best kernels the build has can do, bench/hwlimit with
+#     the same N and chunk size, run alternately with xbcrypt in the same
+#     rounds, best of 3: with libipsec-mb (and an AVX-512 CPU), hwlimit -m,
+#     N threads each hashing a batch of B hot chunks at once (multi-buffer
+#     SHA-256), then AES-256-CTR (libgcrypt) and CRC-32 per chunk; without
+#     it, or where the engine takes one chunk at a time (B = 1), the
+#     one-stream limit;
 #   - ratio = MB/s / limit;
-#   - peak RSS (the highest of the runs) against the bound of issue 3,
-#     (2N+3) x (chunk + 100) + read buffer (10 MiB) + 16 MiB.
+#   - 1-stream: the one-stream limit, N threads each doing libgcrypt
+#     AES-256-CTR + SHA-256 + CRC-32 over one chunk in memory (the limit
+#     before the multi-buffer backend), best of 3;
+#   - peak RSS (the highest of the runs) against the bound,
+#     ((2N+1)B+2) x (chunk + 100) + read buffer (10 MiB) + 16 MiB, where B,
+#     the chunks a worker takes at once, is min(16, 4 MiB / chunk) with the
+#     multi-buffer backend (1 under 5, and always 1 without it): 2N+3 slots
+#     when B = 1, as before.
 # Right after each decrypt row, the same file and N through --verify (no
 # output) and --rekey (decrypt + encrypt under a second key, to /dev/null),
 # with two more columns: vs dec = MB/s / the decrypt row's MB/s, and the
@@ -34,6 +44,9 @@
 #   BENCH_RUNS=K    runs per setting (default 3; 1 in quick mode)
 #   BENCH_OUT=FILE  as -o FILE
 #   BENCH_XBCRYPT, BENCH_HWLIMIT  paths to the binaries (default: BUILD_DIR's)
+#   BENCH_BASELINE=XBCRYPT  another xbcrypt binary (say, a build of main) timed
+#                   alongside in every encrypt and decrypt round: a table after
+#                   the main one gives its MB/s and ours / its
 #   BENCH_RSS_TOOL=python  measure RSS with python3 even if GNU time exists
 #   TMPDIR          where the test files go (default /var/tmp)
 
@@ -75,6 +88,9 @@ if [[ ! -d $build && $build != /* && -d $src_dir/$build ]]; then
 fi
 
 xbcrypt=${BENCH_XBCRYPT:-$build/xbcrypt-compat/xbcrypt}
+baseline=${BENCH_BASELINE:-}
+[[ -z $baseline || -x $baseline ]] || die "BENCH_BASELINE is not an executable: $baseline"
+base_rows=()
 [[ -x $xbcrypt ]] || die "no xbcrypt at $xbcrypt (build it: meson setup build && meson compile -C build)"
 
 tmp_base=${TMPDIR:-/var/tmp}
@@ -184,20 +200,38 @@ say "xbcrypt benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 say "machine:  $cores cores ($(nproc --all) present), $cpu, $(uname -sr)"
 say "xbcrypt:  $("$xbcrypt" -V 2>&1 | head -n 1)"
 say "          $xbcrypt"
+# The multi-buffer limit exists where hwlimit -m runs (exit 3: no kernels).
+mb=0
+if "$hwlimit" -m -q -d 0.01 1 65536 >/dev/null 2>&1; then mb=1; fi
 say "limit:    bench/hwlimit, $("$hwlimit" -V)"
+if [[ $mb == 1 ]]; then
+    say "          multi-buffer limit (hwlimit -m) where the engine batches chunks, else one-stream"
+else
+    say "          one-stream limit only (no libipsec-mb AVX-512 kernels in this build or CPU)"
+fi
 say "input:    $size_mib MiB random file in the page cache, output /dev/null"
 say "method:   MB/s = 10^6 plaintext bytes per second of wall time; best of $runs runs per"
 say "          setting, hwlimit ($hw_secs s) alternating with xbcrypt; peak RSS by $rss_tool"
 if [[ $quick == 1 ]]; then say "mode:     QUICK (smoke test): figures are not meaningful"; fi
 say "load:     $(load) (1, 5, 15 min) at start"
 say ""
-hdr=$(printf '%-9s %6s %4s %9s %10s %6s %9s %10s %5s %7s %4s' \
-    direction chunk N MB/s 'limit MB/s' ratio 'RSS MiB' 'bound MiB' RSS 'vs dec' want)
+hdr=$(printf '%-9s %6s %4s %9s %10s %6s %9s %9s %10s %5s %7s %4s' \
+    direction chunk N MB/s 'limit MB/s' ratio '1-stream' 'RSS MiB' 'bound MiB' RSS 'vs dec' want)
 say "$hdr"
 say "$(printf '%s' "$hdr" | tr -c '\n' '-')"
 
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / s / 1e6 }'; }
 chunk_name() { if (($1 % 1048576 == 0)); then echo "$(($1 / 1048576))M"; else echo "$(($1 / 1024))K"; fi; }
+
+# Chunks a worker takes at once, as plugin/pipeline/xb_stream.c decides
+# (XB_BATCH_BYTES 4 MiB over a job of chunk + 192 bytes, at most 16 lanes,
+# 1 under the hasher's minimum batch of 5); 1 without the backend.
+batch_for() {
+    local b=$((4194304 / ($1 + 192)))
+    ((b > 16)) && b=16
+    if [[ $mb == 0 ]] || ((b < 5)); then b=1; fi
+    echo "$b"
+}
 
 over=0
 # row DIRECTION CHUNK N INPUT: measures one setting (best of $runs, hwlimit
@@ -205,7 +239,9 @@ over=0
 # rows add their ratio to $dec_speed, the decrypt row of the same chunk
 # size and N measured just before, and whether it meets its target.
 row() {
-    local direction=$1 chunk=$2 n=$3 input=$4 cmd best_t='' best_hw=0 peak=0 r t rss hw
+    local direction=$1 chunk=$2 n=$3 input=$4 cmd best_t='' best_hw=0 best_one=0 peak=0 r t rss hw
+    local batch
+    batch=$(batch_for "$chunk")
     case $direction in
     encrypt) cmd=("$xbcrypt" -a AES256 -f "$key" -s "$chunk" -t "$n" -i "$input" -o /dev/null) ;;
     decrypt) cmd=("$xbcrypt" -a AES256 -f "$key" -d -s "$chunk" -t "$n" -i "$input" -o /dev/null) ;;
@@ -214,7 +250,14 @@ row() {
         -s "$chunk" -t "$n" -i "$input" -o /dev/null) ;;
     esac
     note "$direction, $(chunk_name "$chunk"), N=$n"
+    local base_t='' bt
     for ((r = 0; r < runs; r++)); do
+        if [[ -n $baseline && ($direction == encrypt || $direction == decrypt) ]]; then
+            read -r bt _ < <(measure "$baseline" "${cmd[@]:1}")
+            if [[ -z $base_t ]] || awk -v a="$bt" -v b="$base_t" 'BEGIN { exit !(a < b) }'; then
+                base_t=$bt
+            fi
+        fi
         read -r t rss < <(measure "${cmd[@]}")
         [[ -n $t ]] || die "no measurement for $direction, chunk $chunk, N=$n"
         if [[ -z $best_t ]] || awk -v a="$t" -v b="$best_t" 'BEGIN { exit !(a < b) }'; then
@@ -222,9 +265,18 @@ row() {
         fi
         ((rss > peak)) && peak=$rss
         hw=$("$hwlimit" -q -d "$hw_secs" "$n" "$chunk") || die "hwlimit failed"
+        if awk -v a="$hw" -v b="$best_one" 'BEGIN { exit !(a > b) }'; then best_one=$hw; fi
+        if ((batch > 1)); then
+            hw=$("$hwlimit" -q -m -l "$batch" -d "$hw_secs" "$n" "$chunk") || die "hwlimit -m failed"
+        fi
         if awk -v a="$hw" -v b="$best_hw" 'BEGIN { exit !(a > b) }'; then best_hw=$hw; fi
     done
     speed=$(mbps "$bytes" "$best_t")
+    if [[ -n $base_t ]]; then
+        base_rows+=("$(awk -v d="$direction" -v c="$(chunk_name "$chunk")" -v n="$n" \
+            -v s="$speed" -v b="$(mbps "$bytes" "$base_t")" 'BEGIN {
+            printf "%-9s %6s %4d %9.1f %9.1f %7.2f", d, c, n, s, b, (b > 0 ? s / b : 0) }')")
+    fi
     local rings=1 target=''
     case $direction in
     verify) target=0.90 ;;
@@ -232,15 +284,17 @@ row() {
         # Twice the crypto per byte, and two rings (decoder and encoder).
         target=0.45 rings=2
         best_hw=$(awk -v h="$best_hw" 'BEGIN { printf "%.1f", h / 2 }')
+        best_one=$(awk -v h="$best_one" 'BEGIN { printf "%.1f", h / 2 }')
         ;;
     esac
-    local bound=$((rings * (2 * n + 3) * (chunk + 100) + 10 * 1048576 + 16 * 1048576)) verdict
+    local slots=$(((2 * n + 1) * batch + 2))
+    local bound=$((rings * slots * (chunk + 100) + 10 * 1048576 + 16 * 1048576)) verdict
     if ((peak * 1024 <= bound)); then verdict=OK; else verdict=OVER; over=1; fi
     local line
     line=$(awk -v d="$direction" -v c="$(chunk_name "$chunk")" -v n="$n" -v s="$speed" \
-        -v l="$best_hw" -v p="$peak" -v b="$bound" -v v="$verdict" 'BEGIN {
-            printf "%-9s %6s %4d %9.1f %10.1f %6.2f %9.1f %10.1f %5s",
-                d, c, n, s, l, (l > 0 ? s / l : 0), p / 1024, b / 1048576, v }')
+        -v l="$best_hw" -v o="$best_one" -v p="$peak" -v b="$bound" -v v="$verdict" 'BEGIN {
+            printf "%-9s %6s %4d %9.1f %10.1f %6.2f %9.1f %9.1f %10.1f %5s",
+                d, c, n, s, l, (l > 0 ? s / l : 0), o, p / 1024, b / 1048576, v }')
     if [[ -n $target ]]; then
         line+=$(awk -v s="$speed" -v d="$dec_speed" -v t="$target" 'BEGIN {
             x = d > 0 ? s / d : 0
@@ -270,6 +324,12 @@ for chunk in 65536 1048576; do
     rm -f -- "$work/cipher"
 done
 say ""
+if [[ -n $baseline ]]; then
+    say "baseline: $baseline, timed in the same rounds"
+    say "$(printf '%-9s %6s %4s %9s %9s %7s' direction chunk N MB/s 'base MB/s' 'x base')"
+    for line in "${base_rows[@]}"; do say "$line"; done
+    say ""
+fi
 
 if command -v openssl >/dev/null; then
     k=$(od -An -tx1 -v "$key" | tr -d ' \n')

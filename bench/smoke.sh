@@ -2,7 +2,8 @@
 # bench/smoke.sh RUN_SH BUILD_DIR - the 'bench-smoke' test: run.sh on a
 # 16 MiB file in quick mode must exit 0 and print a well-formed row for every
 # direction (encrypt, decrypt, verify, rekey; the last two with their ratio
-# to decrypt and its target), chunk size and thread count, and the openssl
+# to decrypt and its target), chunk size and thread count, each with its
+# limit, ratio and one-stream limit, and the openssl
 # line if openssl is there.  No speed is asserted: MB/s, limit and ratio only have to be numbers.
 set -uo pipefail
 export LC_ALL=C
@@ -24,7 +25,7 @@ num='[0-9]+\.[0-9]+'
 for n in $(printf '%s\n' 1 2 "$(nproc)" | sort -n -u); do
     for direction in encrypt decrypt verify rekey; do
         for chunk in 64K 1M; do
-            row="^$direction +$chunk +$n +$num +$num +$num +$num +$num +(OK|OVER)"
+            row="^$direction +$chunk +$n +$num +$num +$num +$num +$num +$num +(OK|OVER)"
             case $direction in
             verify) row+=" +$num +0\\.90 +(met|LOW)\$" ;;
             rekey) row+=" +$num +0\\.45 +(met|LOW)\$" ;;

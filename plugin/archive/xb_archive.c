@@ -331,7 +331,7 @@ static bool seal(xb_worker *w, xb_job *job, xa_slot *sl, const uint8_t iv[16], u
     return true;
 }
 
-static void process(void *ctx, unsigned worker, xb_job *job)
+static void process_one(void *ctx, unsigned worker, xb_job *job)
 {
     xbcrypt_archive *a = ctx;
     xa_slot *sl = &a->slots[job - a->st.pool.jobs];
@@ -377,6 +377,14 @@ static void process(void *ctx, unsigned worker, xb_job *job)
     }
     }
     set_pieces(sl);
+}
+
+/* The pool hands a worker a batch of consecutive jobs (see xb_pipeline.h);
+ * members' chunks are sealed and opened one at a time. */
+static void process(void *ctx, unsigned worker, xb_job **jobs, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        process_one(ctx, worker, jobs[i]);
 }
 
 /* ---- writing ---- */
@@ -1067,8 +1075,8 @@ xbcrypt_status xb_archive_new(const xbcrypt_archive_settings *s, xbcrypt_write_f
     xs.threads = s->threads;
     xs.chunk_size = s->mode == XBCRYPT_ARCHIVE_ENCRYPT ? s->chunk_size : XBCRYPT_CHUNK_SIZE_DEFAULT;
     const size_t job = FRONT + xs.chunk_size + TAIL;
-    rc = xb_stream_init(&a->st, &xs, write, opaque, aes && a->s.key != NULL, job, process, a, msg,
-                        msg_size);
+    rc = xb_stream_init(&a->st, &xs, write, opaque, aes && a->s.key != NULL, job, process, false, a,
+                        msg, msg_size);
     if (rc != XBCRYPT_OK) {
         free(a);
         return rc;

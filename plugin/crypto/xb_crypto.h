@@ -1,9 +1,10 @@
 /*
- * xb_crypto.h - the engine's only window on libgcrypt.
+ * xb_crypto.h - the engine's only window on libgcrypt (and libipsec-mb).
  *
- * Nothing outside plugin/crypto/ includes <gcrypt.h>.  Everything here is
- * thread-safe once xb_crypto_init() has returned XBCRYPT_OK; a cipher
- * handle belongs to one thread at a time.
+ * Nothing outside plugin/crypto/ includes <gcrypt.h> or <intel-ipsec-mb.h>.
+ * Everything here is thread-safe once xb_crypto_init() has returned
+ * XBCRYPT_OK; a cipher handle (or a hasher) belongs to one thread at a
+ * time.
  */
 #ifndef XB_CRYPTO_H
 #define XB_CRYPTO_H
@@ -82,5 +83,49 @@ void xb_scrub_after_key(void);
 void xb_wipe(void *p, size_t len);
 /* 1 when equal; time depends on len only. */
 int xb_const_equal(const void *a, const void *b, size_t len);
+
+/*
+ * Many chunks hashed at once (crypto/xb_crypto_mb.c).  One interface
+ * whatever the backend: with libipsec-mb (built with -Dipsec_mb) and a CPU
+ * its manager runs in AVX-512, SHA-256 of up to 16 independent buffers runs
+ * in the 16 lanes of the vector registers, and CRC-32 through its PCLMUL
+ * code; otherwise both are libgcrypt's, one buffer after another.  A
+ * hasher belongs to one thread at a time (a libipsec-mb manager is not
+ * thread-safe); it holds the digests of the last buffers it hashed, so
+ * close wipes it.
+ */
+typedef struct xb_hasher xb_hasher;
+
+/* One buffer of a batch: `out` receives SHA-256(buf, len).  `status` and
+ * `why` (static text when status != OK) are set by xb_hasher_sha256. */
+typedef struct xb_hash_item {
+    const void *buf;
+    size_t len;
+    uint8_t *out;
+    xbcrypt_status status;
+    const char *why;
+} xb_hash_item;
+
+xbcrypt_status xb_hasher_open(xb_hasher **out);
+void xb_hasher_close(xb_hasher *h);
+/* Buffers worth handing over at once: 16 in AVX-512 lanes, 1 for one
+ * stream (then batching gains nothing). */
+unsigned xb_hasher_lanes(const xb_hasher *h);
+/* Fewer buffers than this at once are hashed one stream at a time
+ * (libgcrypt's SHA-NI is faster than a manager running 4 of 16 lanes). */
+unsigned xb_hasher_min_batch(const xb_hasher *h);
+/* What runs: "libipsec-mb 1.3.0 AVX-512, 16 lanes" or "libgcrypt". */
+const char *xb_hasher_backend(const xb_hasher *h);
+/* Hashes items[0..n) in any order; each item gets its own status.  Returns
+ * XBCRYPT_OK when every item succeeded, else the first item's error. */
+xbcrypt_status xb_hasher_sha256(xb_hasher *h, xb_hash_item *items, unsigned n);
+/* Equal to xb_crc32(buf, len). */
+uint32_t xb_hasher_crc32(xb_hasher *h, const void *buf, size_t len);
+
+/* Tests only: which backend hashers opened from now on use.  0 (default):
+ * the best available, batches of fewer than xb_hasher_min_batch() buffers
+ * one stream at a time; 1: libgcrypt only; 2: the multi-buffer manager
+ * for batches of any size, down to one buffer (where it is available). */
+void xb_hasher_test_mode(int mode);
 
 #endif /* XB_CRYPTO_H */

@@ -11,7 +11,6 @@ static const uint8_t zero_ctr[16];
 size_t xb_chunk_seal(xb_worker *w, const uint8_t iv[16], uint8_t *plain, size_t len, xb_header *h,
                      uint8_t **start)
 {
-    const size_t payload = len + XB_HASH_SIZE;
     bool ok = true;
 
     /* One pass in L1-sized blocks: hash the plaintext, encrypt it in
@@ -33,12 +32,18 @@ size_t xb_chunk_seal(xb_worker *w, const uint8_t iv[16], uint8_t *plain, size_t 
     if (!ok)
         return 0;
     xb_digest_crc(w->digest, hash, XB_HASH_SIZE);
+    return xb_chunk_seal_header(w, iv, plain, len, xb_digest_crc_final(w->digest), h, start);
+}
 
+size_t xb_chunk_seal_header(const xb_worker *w, const uint8_t iv[16], uint8_t *plain, size_t len,
+                            uint32_t crc, xb_header *h, uint8_t **start)
+{
+    const size_t payload = len + XB_HASH_SIZE;
     h->version = 3;
     h->reserved = 0;
     h->olen = payload;
     h->elen = payload;
-    h->crc = xb_digest_crc_final(w->digest);
+    h->crc = crc;
     h->ivlen = w->cipher ? XBCRYPT_IV_SIZE : 0; /* NONE: no IV, as Percona writes */
     const size_t head = XB_HEADER_V23_SIZE + (size_t)h->ivlen;
     *start = plain - head;

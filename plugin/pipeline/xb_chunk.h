@@ -28,6 +28,16 @@ size_t xb_chunk_seal(xb_worker *w, const uint8_t iv[16], uint8_t *plain, size_t 
                      uint8_t **start);
 
 /*
+ * The last step of sealing, for a chunk whose payload (plaintext, its
+ * SHA-256, both encrypted) is already at plain[0 .. len + XB_HASH_SIZE) and
+ * whose stored CRC-32 is `crc`: writes header and IV just before `plain`.
+ * Fills *h and *start as xb_chunk_seal does and returns the chunk's size.
+ * (The encoder's batches hash many chunks at once, then finish each here.)
+ */
+size_t xb_chunk_seal_header(const xb_worker *w, const uint8_t iv[16], uint8_t *plain, size_t len,
+                            uint32_t crc, xb_header *h, uint8_t **start);
+
+/*
  * Checks and opens the stored payload p[0 .. h->elen) of a chunk with
  * header *h and IV `iv` (version 3; versions 1 and 2 count from zero):
  * CRC-32 of what is stored, then, with `decrypt`, AES-CTR in place, and with

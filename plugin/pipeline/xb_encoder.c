@@ -14,7 +14,8 @@
  *
  * The worker hashes the plaintext into the 32 bytes after it, encrypts
  * plaintext and hash in place, computes the CRC, and writes the header just
- * before the payload, so the chunk leaves in one contiguous write.
+ * before the payload, so the chunk leaves in one contiguous write.  Workers
+ * take chunks in batches (see encode_job).
  */
 #include "format/xb_format.h"
 #include "pipeline/xb_chunk.h"
@@ -37,19 +38,66 @@ struct xbcrypt_encoder {
     uint64_t out_offset; /* stream offset of the next chunk to be written */
 };
 
-static void encode_job(void *ctx, unsigned worker, xb_job *job)
+static void fail_job(xb_job *job, xbcrypt_status code, const char *what)
 {
-    struct xbcrypt_encoder *enc = ctx;
+    job->status = code;
+    snprintf(job->detail, sizeof job->detail, "%s", what);
+}
+
+/* One job, one stream: xb_chunk_seal's single pass in L1-sized blocks. */
+static void encode_one(xb_worker *w, xb_job *job)
+{
     uint8_t *start;
-    size_t n = xb_chunk_seal(&enc->st.workers[worker], job->iv, job->buf + PLAIN_AT, job->len,
-                             &job->hdr, &start);
+    size_t n = xb_chunk_seal(w, job->iv, job->buf + PLAIN_AT, job->len, &job->hdr, &start);
     if (n == 0) {
-        job->status = XBCRYPT_E_CRYPTO;
-        snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
+        fail_job(job, XBCRYPT_E_CRYPTO, "AES-CTR failed");
         return;
     }
     job->out_off = (size_t)(start - job->buf);
     job->out_len = n;
+}
+
+/*
+ * A batch: the SHA-256 of every plaintext at once (the hasher's lanes),
+ * then per chunk AES-CTR over plaintext and hash, and the CRC-32 of what is
+ * stored.  Two passes over each chunk instead of one: measured, the lanes
+ * win by far over the single cache-resident pass (see README, Benchmark).
+ * Small batches (the tail of a stream) go one job at a time.
+ */
+static void encode_job(void *ctx, unsigned worker, xb_job **jobs, unsigned n)
+{
+    struct xbcrypt_encoder *enc = ctx;
+    xb_worker *w = &enc->st.workers[worker];
+    if (xb_hasher_lanes(w->hasher) < 2 || n < xb_hasher_min_batch(w->hasher)) {
+        for (unsigned i = 0; i < n; i++)
+            encode_one(w, jobs[i]);
+        return;
+    }
+    xb_hash_item items[XB_BATCH_MAX];
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t *plain = jobs[i]->buf + PLAIN_AT;
+        items[i] = (xb_hash_item){.buf = plain, .len = jobs[i]->len, .out = plain + jobs[i]->len};
+    }
+    xb_hasher_sha256(w->hasher, items, n);
+    for (unsigned i = 0; i < n; i++) {
+        xb_job *job = jobs[i];
+        uint8_t *plain = job->buf + PLAIN_AT;
+        const size_t payload = job->len + XB_HASH_SIZE;
+        if (items[i].status != XBCRYPT_OK) {
+            fail_job(job, items[i].status, items[i].why);
+            continue;
+        }
+        if (w->cipher && (xb_cipher_reset(w->cipher, job->iv) != XBCRYPT_OK ||
+                          xb_cipher_apply(w->cipher, plain, payload) != XBCRYPT_OK)) {
+            fail_job(job, XBCRYPT_E_CRYPTO, "AES-CTR failed");
+            continue;
+        }
+        uint8_t *start;
+        job->out_len = xb_chunk_seal_header(w, job->iv, plain, job->len,
+                                            xb_hasher_crc32(w->hasher, plain, payload), &job->hdr,
+                                            &start);
+        job->out_off = (size_t)(start - job->buf);
+    }
 }
 
 xbcrypt_status xb_encoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write, void *opaque,
@@ -78,7 +126,7 @@ xbcrypt_status xb_encoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write,
         return XBCRYPT_E_NOMEM;
     xbcrypt_status rc =
         xb_stream_init(&enc->st, s, write, opaque, s->algo != XBCRYPT_ALGO_NONE,
-                       PLAIN_AT + s->chunk_size + XB_HASH_SIZE, encode_job, enc, msg, msg_size);
+                       PLAIN_AT + s->chunk_size + XB_HASH_SIZE, encode_job, true, enc, msg, msg_size);
     if (rc != XBCRYPT_OK) {
         free(enc);
         return rc;

@@ -28,6 +28,7 @@ xbcrypt_status xb_pool_init(xb_pool *p, unsigned threads, unsigned nslots, xb_pr
         return XBCRYPT_E_NOMEM;
     }
     p->budget = SIZE_MAX;
+    p->batch = 1;
     p->nslots = nslots;
     p->limit = nslots;
     p->process = process;
@@ -107,16 +108,49 @@ void xb_pool_destroy(xb_pool *p)
     memset(p, 0, sizeof *p);
 }
 
+/* A worker may take jobs: a whole batch is queued, or the producer waits
+ * and the rest will not grow.  Called with mu held. */
+static bool work_ready(const xb_pool *p)
+{
+    uint64_t queued = p->submitted - p->taken;
+    return queued > 0 && (queued >= p->batch || p->draining);
+}
+
+/* Takes up to `batch` queued jobs into jobs[].  Called with mu held. */
+static unsigned take_batch(xb_pool *p, xb_job **jobs)
+{
+    uint64_t queued = p->submitted - p->taken;
+    unsigned n = queued < p->batch ? (unsigned)queued : p->batch;
+    for (unsigned i = 0; i < n; i++)
+        jobs[i] = &p->jobs[(p->taken + i) % p->nslots];
+    p->taken += n;
+    return n;
+}
+
+/* Marks jobs[0..n) done and wakes the producer if it waits for one of
+ * them.  Called with mu held. */
+static void finish_batch(xb_pool *p, xb_job **jobs, unsigned n)
+{
+    bool wake = false;
+    for (unsigned i = 0; i < n; i++) {
+        jobs[i]->done = true;
+        wake |= p->waiting && jobs[i]->seq == p->wake_seq;
+    }
+    if (wake)
+        pthread_cond_signal(&p->done_cv);
+}
+
 static void *worker_main(void *arg)
 {
     const worker_arg *wa = arg;
     xb_pool *p = wa->pool;
     const unsigned id = wa->id;
     bool announced = false;
+    xb_job *jobs[XB_BATCH_MAX];
 
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->taken == p->submitted && !p->stopping) {
+        while (!work_ready(p) && !p->stopping) {
             p->idle++;
             if (!announced) {
                 announced = true; /* `arg` is not touched again */
@@ -127,19 +161,27 @@ static void *worker_main(void *arg)
         }
         if (p->stopping)
             break;
-        xb_job *job = &p->jobs[p->taken % p->nslots];
-        const uint64_t seq = p->taken++;
+        unsigned n = take_batch(p, jobs);
         pthread_mutex_unlock(&p->mu);
 
-        p->process(p->ctx, id, job);
+        p->process(p->ctx, id, jobs, n);
 
         pthread_mutex_lock(&p->mu);
-        job->done = true;
-        if (p->waiting && seq == p->wake_seq)
-            pthread_cond_signal(&p->done_cv);
+        finish_batch(p, jobs, n);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
+}
+
+void xb_pool_set_batch(xb_pool *p, unsigned batch)
+{
+    if (batch < 1)
+        batch = 1;
+    if (batch > XB_BATCH_MAX)
+        batch = XB_BATCH_MAX;
+    pthread_mutex_lock(&p->mu);
+    p->batch = batch;
+    pthread_mutex_unlock(&p->mu);
 }
 
 bool xb_pool_full(const xb_pool *p)
@@ -166,7 +208,7 @@ void xb_pool_submit(xb_pool *p)
     job->detail[0] = '\0';
     job->hashed = false;
     if (p->nthreads == 0) {
-        p->process(p->ctx, 0, job);
+        p->process(p->ctx, 0, &job, 1);
         job->done = true;
         p->submitted++;
         p->taken++;
@@ -176,7 +218,7 @@ void xb_pool_submit(xb_pool *p)
     job->done = false;
     job->seq = p->submitted;
     p->submitted++;
-    if (p->idle)
+    if (p->idle && work_ready(p))
         pthread_cond_signal(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
 }
@@ -206,16 +248,27 @@ xb_job *xb_pool_oldest(xb_pool *p, bool wait)
     if (p->nthreads == 0)
         return job;
     pthread_mutex_lock(&p->mu);
-    while (!job->done && wait && p->help && p->taken < p->submitted) {
-        /* Rather than sleep, do the next queued job here. */
-        xb_job *next = &p->jobs[p->taken % p->nslots];
-        p->taken++;
-        pthread_mutex_unlock(&p->mu);
-        p->process(p->ctx, p->nthreads, next);
-        pthread_mutex_lock(&p->mu);
-        next->done = true;
+    if (!job->done && wait && p->batch > 1) {
+        /* Nothing more comes until this job is done: let the workers take
+         * the queued jobs, however few. */
+        p->draining = true;
+        if (p->idle && work_ready(p))
+            pthread_cond_broadcast(&p->work_cv);
     }
-    if (!job->done && wait) {
+    while (!job->done && wait && p->help && p->taken < p->submitted) {
+        /* Rather than sleep, do the next queued jobs here. */
+        xb_job *jobs[XB_BATCH_MAX];
+        unsigned n = take_batch(p, jobs);
+        pthread_mutex_unlock(&p->mu);
+        p->process(p->ctx, p->nthreads, jobs, n);
+        pthread_mutex_lock(&p->mu);
+        finish_batch(p, jobs, n);
+    }
+    if (!job->done && wait && p->batch > 1) {
+        /* A batch ends together: one wake-up per batch, and the producer
+         * refills the batch's slots while the workers hash the next. */
+        wait_for(p, p->retired);
+    } else if (!job->done && wait) {
         /* Sleep once for all but `nthreads` jobs of the ring rather than
          * once per job: a wake-up costs the worker that sends it several
          * microseconds, and the last jobs submitted keep every worker busy
@@ -225,6 +278,7 @@ xb_job *xb_pool_oldest(xb_pool *p, bool wait)
         wait_for(p, p->retired + (pending < batch ? pending : batch) - 1);
         wait_for(p, p->retired);
     }
+    p->draining = false;
     bool done = job->done;
     pthread_mutex_unlock(&p->mu);
     return done ? job : NULL;

@@ -15,6 +15,12 @@
  * once.  Every buffer is counted in `held`; past `budget`, retired buffers
  * are freed instead of kept.
  *
+ * Workers take jobs in batches of up to `batch` consecutive ones (the lanes
+ * of a multi-buffer hasher, crypto/xb_crypto_mb.c): a worker waits until a
+ * whole batch is queued, unless the producer itself is waiting for a job
+ * (`draining`: then no more will come until one is done, and a worker takes
+ * what there is).  With batch 1 a worker takes each job as it comes.
+ *
  * With 0 threads, submit() processes the job in the calling thread.  When
  * `threads` is at least the number of CPUs, the pool starts threads - 1
  * workers and the producer processes queued jobs itself instead of sleeping
@@ -36,6 +42,8 @@
 #include <stdint.h>
 
 #define XB_JOB_DETAIL 160
+/* Most jobs a worker takes at once: the 16 lanes of AVX-512. */
+#define XB_BATCH_MAX 16u
 
 typedef struct xb_job {
     /* Producer-owned while filling; read-only for the worker after submit. */
@@ -53,15 +61,18 @@ typedef struct xb_job {
     size_t out_off;          /* output: buf[out_off .. out_off + out_len) */
     size_t out_len;
     bool hashed;             /* a SHA-256 was verified (decoder) */
+    uint8_t digest[32];      /* decoder: the SHA-256 computed, wiped after the compare */
 
     /* Protected by the pool mutex. */
     bool done;
     uint64_t seq;            /* position in the pool's sequence */
 } xb_job;
 
-/* Processes one job; runs on a worker or on the producer.  `worker` is in
- * [0, threads]: each value is used by one thread at a time. */
-typedef void (*xb_process_fn)(void *ctx, unsigned worker, xb_job *job);
+/* Processes jobs[0..n), 1 <= n <= XB_BATCH_MAX, consecutive in the stream;
+ * runs on a worker or on the producer.  `worker` is in [0, threads]: each
+ * value is used by one thread at a time.  Each job's result goes in the job
+ * (status, detail, output). */
+typedef void (*xb_process_fn)(void *ctx, unsigned worker, xb_job **jobs, unsigned n);
 
 typedef struct xb_pool {
     xb_job *jobs;            /* ring of `nslots` */
@@ -90,6 +101,8 @@ typedef struct xb_pool {
     bool waiting;            /* producer waiting on done_cv ... */
     uint64_t wake_seq;       /* ... for the job with this seq */
     bool stopping;
+    unsigned batch;          /* jobs a worker takes at once, 1..XB_BATCH_MAX */
+    bool draining;           /* the producer waits: take partial batches */
 } xb_pool;
 
 /* nslots >= 1.  Starts the workers (see above).  On failure nothing is
@@ -99,6 +112,10 @@ xbcrypt_status xb_pool_init(xb_pool *p, unsigned threads, unsigned nslots, xb_pr
 /* Stops the workers (queued jobs are abandoned), joins them, frees the
  * ring and every job buffer (wiped first: they may hold plaintext). */
 void xb_pool_destroy(xb_pool *p);
+
+/* Sets how many jobs a worker takes at once (clamped to 1..XB_BATCH_MAX).
+ * Producer only. */
+void xb_pool_set_batch(xb_pool *p, unsigned batch);
 
 /* True when no slot is free for filling: retire the oldest first. */
 bool xb_pool_full(const xb_pool *p);

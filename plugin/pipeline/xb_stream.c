@@ -22,9 +22,28 @@ static unsigned lookahead_slots(const xb_stream *st, size_t unit)
     return (unsigned)(lookahead_bytes(st) / unit);
 }
 
+/* Jobs a worker takes at once for jobs of `unit` bytes (see xb_stream_fit).
+ * With 0 threads each job is processed as it is submitted: no batches. */
+static unsigned batch_for(const xb_stream *st, size_t unit)
+{
+    size_t b = XB_BATCH_BYTES / unit;
+    if (b > st->lanes)
+        b = st->lanes;
+    return st->s.threads == 0 || b < st->min_batch ? 1 : (unsigned)b;
+}
+
+/* pigz's bound, 2N+3 slots, keeps N workers busy while the producer fills
+ * one and retires another; with batches of B, each worker has one batch in
+ * hand and one queued, and the producer fills a third: (2N+1)B+2. */
+static unsigned base_slots_for(const xb_stream *st, unsigned batch)
+{
+    return (2 * st->s.threads + 1) * batch + 2;
+}
+
 xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_write_fn write,
                               void *opaque, bool need_cipher, size_t job_bytes,
-                              xb_process_fn process, void *ctx, char *msg, size_t msg_size)
+                              xb_process_fn process, bool batched, void *ctx, char *msg,
+                              size_t msg_size)
 {
     memset(st, 0, sizeof *st);
     if (!s || s->struct_size < offsetof(xbcrypt_settings, chunk_opaque) + sizeof(void *)) {
@@ -69,19 +88,24 @@ xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_
     st->cipher = need_cipher;
     for (unsigned i = 0; i < st->nworkers; i++) {
         rc = xb_digest_open(&st->workers[i].digest);
+        if (rc == XBCRYPT_OK)
+            rc = xb_hasher_open(&st->workers[i].hasher);
         if (rc == XBCRYPT_OK && need_cipher)
             rc = xb_cipher_open(&st->workers[i].cipher, s->key->bytes, s->key->len, msg, msg_size);
         if (rc != XBCRYPT_OK) {
-            if (!st->workers[i].digest)
+            if (!st->workers[i].digest || !st->workers[i].hasher)
                 xb_say(msg, msg_size, "%s", "cannot set up SHA-256 and CRC-32");
             xb_stream_destroy(st);
             return rc;
         }
     }
 
-    /* pigz's bound: 2N+3 slots keep N workers busy while the producer
-     * fills one and retires another; the read buffer's worth on top. */
-    st->base_slots = 2 * st->s.threads + 3;
+    /* The ring: batches for the workers (base_slots_for), the read
+     * buffer's worth on top.  A batch holds at most XB_BATCH_BYTES, so the
+     * budget checked above for 2N+3 single jobs bounds this one too. */
+    st->lanes = batched ? xb_hasher_lanes(st->workers[0].hasher) : 1;
+    st->min_batch = xb_hasher_min_batch(st->workers[0].hasher);
+    st->base_slots = base_slots_for(st, batch_for(st, unit));
     rc = xb_pool_init(&st->pool, st->s.threads, st->base_slots + lookahead_slots(st, unit), process,
                       ctx);
     if (rc != XBCRYPT_OK) {
@@ -101,12 +125,14 @@ void xb_stream_fit(xb_stream *st, size_t job_bytes)
     st->job_bytes = job_bytes;
     /* Saturating: a job too big to count can only leave one slot. */
     size_t unit, budget;
-    if (__builtin_add_overflow(job_bytes, (size_t)XB_JOB_OVERHEAD, &unit) ||
-        __builtin_mul_overflow(unit, (size_t)st->base_slots, &budget) ||
-        __builtin_add_overflow(budget, lookahead_bytes(st), &budget)) {
+    if (__builtin_add_overflow(job_bytes, (size_t)XB_JOB_OVERHEAD, &unit))
         unit = SIZE_MAX;
+    const unsigned batch = batch_for(st, unit);
+    st->base_slots = base_slots_for(st, batch);
+    xb_pool_set_batch(&st->pool, batch);
+    if (__builtin_mul_overflow(unit, (size_t)st->base_slots, &budget) ||
+        __builtin_add_overflow(budget, lookahead_bytes(st), &budget))
         budget = SIZE_MAX;
-    }
     size_t limit = st->base_slots + lookahead_slots(st, unit);
     st->pool.limit = limit < st->pool.nslots ? (unsigned)limit : st->pool.nslots;
     st->pool.budget = budget;
@@ -134,6 +160,7 @@ void xb_stream_destroy(xb_stream *st)
     for (unsigned i = 0; st->workers && i < st->nworkers; i++) {
         xb_cipher_close(st->workers[i].cipher);
         xb_digest_close(st->workers[i].digest);
+        xb_hasher_close(st->workers[i].hasher); /* wipes the digests it holds */
     }
     free(st->workers);
     st->workers = NULL;

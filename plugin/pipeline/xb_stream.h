@@ -22,14 +22,17 @@
 #define XB_THREADS_MAX 256u
 /* Bytes counted per job besides its buffer (the "+ 100"). */
 #define XB_JOB_OVERHEAD 100u
-/* Look-ahead beyond the 2N+3 slots, taken from the read buffer's budget:
+/* Look-ahead beyond the (2N+1)B+2 slots, taken from the read buffer's budget:
  * enough to make producer wake-ups rare, small enough to stay in cache. */
 #define XB_LOOKAHEAD_BYTES (1u << 20)
-
+/* Most bytes of chunks one batch holds: 16 lanes at chunks up to 256 KiB,
+ * fewer beyond; under the hasher's minimum batch, one job at a time. */
+#define XB_BATCH_BYTES (4u << 20)
 /* What one thread needs to process a chunk. */
 typedef struct xb_worker {
     xb_cipher *cipher;       /* NULL without a key */
     xb_digest *digest;
+    xb_hasher *hasher;       /* SHA-256 of a batch at once, and CRC-32 */
 } xb_worker;
 
 /* Bytes processed per pass while the block is in L1 cache. */
@@ -43,7 +46,9 @@ typedef struct xb_stream {
     unsigned nworkers;
     bool cipher;             /* workers[].cipher are open */
     xb_pool pool;
-    unsigned base_slots;     /* 2N+3: what keeps N workers busy */
+    unsigned base_slots;     /* (2N+1)B+2: what keeps N workers busy on batches of B */
+    unsigned lanes;          /* the hashers' lanes, and their minimum batch */
+    unsigned min_batch;
     size_t job_bytes;        /* largest job buffer needed so far */
     xbcrypt_status status;   /* first error; XBCRYPT_OK while healthy */
     char msg[XB_MSG_SIZE];
@@ -55,20 +60,26 @@ typedef struct xb_stream {
 
 /*
  * Validates and copies the settings, opens the ciphers (when `need_cipher`),
- * starts the pool, sized for jobs of `job_bytes` (see xb_stream_fit).  On
- * failure the message is in msg and nothing needs freeing but the struct.
+ * starts the pool, sized for jobs of `job_bytes` (see xb_stream_fit).  With
+ * `batched`, workers take batches that fill the hasher's lanes and the ring
+ * is sized for them; without, one job at a time and 2N+3 slots (the archive
+ * transform, which seals and opens members' chunks one by one).  On failure
+ * the message is in msg and nothing needs freeing but the struct.
  */
 xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_write_fn write,
                               void *opaque, bool need_cipher, size_t job_bytes,
-                              xb_process_fn process, void *ctx, char *msg, size_t msg_size);
+                              xb_process_fn process, bool batched, void *ctx, char *msg,
+                              size_t msg_size);
 
 /*
- * Memory: the ring may hold (2N+3) jobs of the largest size seen, plus as
+ * Memory: the ring may hold (2N+1)B+2 jobs of the largest size seen (2N+3
+ * when a worker takes one job at a time, B = 1), plus as
  * many more as fit in min(read_buffer_size, XB_LOOKAHEAD_BYTES): memory
  * Percona's reader spends on its read buffer, spent here on look-ahead so
  * that the producer sleeps once per many chunks instead of once per chunk.
  * Call when a job needs `job_bytes`; it shrinks the slot limit when jobs
- * grow.
+ * grow, and the batch B: min(lanes, XB_BATCH_BYTES / job), or 1 when that
+ * is under the hashers' minimum batch.
  */
 void xb_stream_fit(xb_stream *st, size_t job_bytes);
 

@@ -7,7 +7,9 @@
  * must not; legacy v1/v2 and a stream mixing versions decrypt.  The
  * 12,595,257-byte plaintext that is not shipped is generated and must
  * encrypt to Percona's recorded sha256 (about 0.3 s, so it stays in the
- * unit suite rather than "slow").
+ * unit suite rather than "slow").  The decrypt, encode, damage and mixed
+ * tests run again under each crypto backend (libgcrypt only; multi-buffer
+ * SHA-256 for every batch).
  *
  * The list of files and their facts is kat_table.h, generated once from
  * fixtures/manifest.json by gen_kat_table.py.
@@ -548,6 +550,41 @@ START_TEST(test_big_det)
 }
 END_TEST
 
+/* Both crypto backends (crypto/xb_crypto_mb.c) over the tests whose
+ * answers go through SHA-256 and CRC-32: libgcrypt alone, and the
+ * multi-buffer manager for every batch, down to one chunk (where the build
+ * and the CPU have it; else the same libgcrypt path runs again). */
+static void backend_gcrypt(void)
+{
+    xb_hasher_test_mode(1);
+}
+
+static void backend_mb(void)
+{
+    xb_hasher_test_mode(2);
+}
+
+static void backend_default(void)
+{
+    xb_hasher_test_mode(0);
+}
+
+static void add_backend_tcase(Suite *s, const char *name, void (*setup)(void))
+{
+    const int n = (int)KAT_COUNT;
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, backend_default);
+    tcase_add_loop_test(tc, test_decrypt_fixture, 0, n);
+    tcase_add_loop_test(tc, test_encode_reproduces_det, 0, n);
+    tcase_add_loop_test(tc, test_bitflip_chunk1, 0, N_WAYS);
+    tcase_add_loop_test(tc, test_wrong_key, 0, N_WAYS);
+    tcase_add_test(tc, test_mixed_files);
+    tcase_add_test(tc, test_mixed_chunks);
+    tcase_add_loop_test(tc, test_big_det, 0, 4);
+    suite_add_tcase(s, tc);
+}
+
 static Suite *kat_suite(void)
 {
     Suite *s = suite_create("kat");
@@ -584,6 +621,9 @@ static Suite *kat_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_big_det, 0, 4);
     suite_add_tcase(s, tc);
+
+    add_backend_tcase(s, "backend-libgcrypt", backend_gcrypt);
+    add_backend_tcase(s, "backend-multi-buffer", backend_mb);
     return s;
 }
 

@@ -293,19 +293,26 @@ enum damage { DMG_CRC, DMG_HASH_FLIP, DMG_HASH_REKEY, DMG_COUNT };
 static const unsigned fail_k[] = {0, 1, NCH / 2, NCH - 1};
 static const unsigned fail_n[] = {1, 2, 8};
 
+/* NCH chunks of CS bytes of gen_plain() encrypted with key32 (settings for
+ * one thread in *s) into *good; returns the plaintext. */
+static uint8_t *encode_many(xbcrypt_settings *s, sink *good)
+{
+    uint8_t *p = gen_plain(NCH * CS);
+    settings(s, 1, CS, key32);
+    encode_ok(s, p, NCH * CS, FEED_SPLIT, 0, 0, good);
+    ck_assert_uint_eq(good->len, NCH * REC);
+    return p;
+}
+
 /* _i encodes (damage, k, threads). */
 START_TEST(test_worker_failure)
 {
     const enum damage dmg = (enum damage)(_i % DMG_COUNT);
     const unsigned k = fail_k[(_i / DMG_COUNT) % 4];
     const unsigned n = fail_n[_i / (DMG_COUNT * 4)];
-    const size_t len = NCH * CS;
-    uint8_t *p = gen_plain(len);
     xbcrypt_settings s;
-    settings(&s, 1, CS, key32);
     sink good = {0};
-    encode_ok(&s, p, len, FEED_SPLIT, 0, 0, &good);
-    ck_assert_uint_eq(good.len, NCH * REC);
+    uint8_t *p = encode_many(&s, &good);
     uint8_t *chunk = good.data + (size_t)k * REC;
     uint8_t *payload = chunk + 60;
 
@@ -324,7 +331,7 @@ START_TEST(test_worker_failure)
         xbcrypt_settings w;
         settings(&w, 1, CS, key32_wrong);
         sink other = {0};
-        encode_ok(&w, p, len, FEED_SPLIT, 0, 0, &other);
+        encode_ok(&w, p, NCH * CS, FEED_SPLIT, 0, 0, &other);
         ck_assert_int_ne(memcmp(chunk, other.data + (size_t)k * REC, REC), 0);
         /* Same header but for the CRC, same IV. */
         ck_assert_int_eq(memcmp(chunk, other.data + (size_t)k * REC, 32), 0);
@@ -360,6 +367,39 @@ START_TEST(test_worker_failure)
         ck_assert_uint_eq(r.stats.chunks, k);
         sink_free(&out);
     }
+    sink_free(&good);
+    free(p);
+}
+END_TEST
+
+/* Two damaged chunks that a worker takes in one batch: a SHA-256 mismatch
+ * at chunk 3 (the hash is checked after the batch's CRCs) and a CRC
+ * mismatch at chunk 6.  The first in stream order is reported, and exactly
+ * chunks 0-2 are written, whatever the backend (_i % 3: the hasher's test
+ * mode) and the threads (1, 2, 8). */
+START_TEST(test_two_faults_in_a_batch)
+{
+    static const unsigned threads[] = {1, 2, 8};
+    const int mode = _i % 3;
+    xbcrypt_settings s;
+    sink good = {0};
+    uint8_t *p = encode_many(&s, &good);
+    uint8_t *c3 = good.data + 3 * REC, *c6 = good.data + 6 * REC;
+    c3[60 + CS / 2] ^= 0x01;
+    xb_store_le32(c3 + 32, xb_crc32(c3 + 60, CS + 32));
+    c6[60 + 100] ^= 0x10;
+
+    xb_hasher_test_mode(mode);
+    s.threads = threads[_i / 3];
+    sink out = {0};
+    run_result r;
+    run_decoder(&s, good.data, good.len, FEED_SPLIT, 0, 0, &out, &r);
+    xb_hasher_test_mode(0);
+    ck_assert_msg(r.status == XBCRYPT_E_HASH, "mode %d threads %u: %s (%s)", mode, s.threads,
+                  xb_status_name(r.status), r.msg);
+    ck_assert_msg(strstr(r.msg, "chunk 3 ") != NULL, "message \"%s\" lacks chunk 3", r.msg);
+    assert_bytes_eq(out.data, out.len, p, 3 * CS, "plaintext before the first bad chunk");
+    sink_free(&out);
     sink_free(&good);
     free(p);
 }
@@ -842,7 +882,7 @@ static int into_decoder(void *opaque, const void *buf, size_t len)
 }
 
 /* 64 MiB through an encoder chained to a decoder, nothing kept: peak RSS
- * grows by the rings (2N+3 jobs of chunk + 100 bytes, plus the 1 MiB
+ * grows by the rings ((2N+1)B+2 jobs of chunk + 100 bytes, plus the 1 MiB
  * look-ahead) of both and a few MiB, never with the stream's size.
  * _i: threads 1 or 4. */
 START_TEST(test_memory_bounded)
@@ -881,7 +921,15 @@ START_TEST(test_memory_bounded)
     xb_decoder_free(c.dec);
     free(buf);
 
-    const long ring_kib = (long)((2 * n + 3) * (65536 + 100) + (1u << 20)) / 1024;
+    /* Workers take batches of B chunks ((2N+1)B+2 slots, xb_stream.h): B
+     * is the hasher's lanes at 64 KiB, or 1 (then 2N+3). */
+    xb_hasher *h = NULL;
+    ck_assert_int_eq(xb_hasher_open(&h), XBCRYPT_OK);
+    const unsigned lanes = xb_hasher_lanes(h);
+    const unsigned batch = lanes >= xb_hasher_min_batch(h) ? lanes : 1;
+    xb_hasher_close(h);
+    const long ring_kib =
+        (long)(((2 * n + 1) * batch + 2) * (65536 + 100) + (1u << 20)) / 1024;
     const long bound = 2 * ring_kib + 8 * 1024;
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     /* Shadow memory and quarantine make RSS meaningless here. */
@@ -1273,6 +1321,7 @@ static Suite *pipeline_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_worker_failure, 0, DMG_COUNT * 4 * 3);
+    tcase_add_loop_test(tc, test_two_faults_in_a_batch, 0, 9);
     tcase_add_test(tc, test_failure_is_sticky);
     tcase_add_loop_test(tc, test_write_failure, 0, 24);
     tcase_add_test(tc, test_iv_source_failure);
