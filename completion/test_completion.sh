@@ -1,9 +1,12 @@
 #!/bin/bash
-# test_completion.sh FILE: sources the bash completion and checks what it
-# offers for typical command lines (options in each spelling, -a values,
-# files for -i/-o/-f and the key-file options).
+# test_completion.sh FILE [XBCRYPT]: sources the bash completion and checks
+# what it offers for typical command lines (options in each spelling, -a
+# values, files for -i/-o/-f and the key-file options).  Given the binary,
+# every long option its --help lists must be offered, so that an option added
+# to the CLI but not to the completion fails here.
 set -u
 file=$1
+xbcrypt_bin=${2:+$(realpath "$2")}
 # shellcheck source=/dev/null
 . "$file" || { echo "FAIL: cannot source $file"; exit 1; }
 complete -p xbcrypt | grep -q _xbcrypt || { echo "FAIL: xbcrypt has no completion"; exit 1; }
@@ -75,10 +78,16 @@ comp "--verbose --verify --version" --ver
 comp "-d" -d
 comp "" backup.xbcrypt               # no operands
 # Every option of --help is offered.
-for opt in help version decrypt input output encrypt-algo encrypt-key-file encrypt-key \
-    encrypt-chunk-size encrypt-threads read-buffer-size verbose progress no-progress verify \
-    rekey info new-encrypt-key-file new-encrypt-algo recipient wrapped-key-file rewrap \
-    new-wrapped-key-file; do
+opts="help version decrypt input output encrypt-algo encrypt-key-file encrypt-key
+    encrypt-chunk-size encrypt-threads read-buffer-size verbose progress no-progress verify
+    rekey info new-encrypt-key-file new-encrypt-algo recipient wrapped-key-file rewrap
+    new-wrapped-key-file xbstream"
+if [ -n "$xbcrypt_bin" ]; then
+    opts=$("$xbcrypt_bin" --help | grep -oE '^ {2,6}(-[^ ,], )?--[a-z][a-z-]*' | sed 's/.*--//' | sort -u)
+    [ "$(printf '%s\n' "$opts" | wc -l)" -ge 20 ] ||
+        { echo "FAIL: found only these options in $xbcrypt_bin --help: $opts"; exit 1; }
+fi
+for opt in $opts; do
     COMP_WORDS=(xbcrypt --) COMP_CWORD=1 COMPREPLY=()
     _xbcrypt
     checks=$((checks + 1))
