@@ -25,7 +25,8 @@
 # system, steadier on a shared machine; "cpu ratio" is whole CPU / member
 # CPU for the other rows).  RSS: the peak of the member runs (GNU
 # time), against the engine's stated bound for the transform with chunk
-# size C = 64 KiB, (2N+3 + 1 MiB / (C + 772) + open members + 17) x (C + 672),
+# size C = 64 KiB, ((2N+1)B+2 + 1 MiB / (C + 772) + open members + 17) x (C + 672)
+# (B = 16 where bench/hwlimit -m finds the multi-buffer kernels, else 1),
 # plus the 1 MiB read buffer and 16 MiB for the process.
 #
 # A benchmark for a person to run, not a test.  On a shared machine the
@@ -70,6 +71,10 @@ src_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${2:-build}
 [[ -d $build || $build == /* ]] || build=$src_dir/$build
 xbcrypt=${BENCH_XBCRYPT:-$build/xbcrypt-compat/xbcrypt}
+# Chunks a worker takes at once (xbcrypt.h, the transform's "Memory"): 16
+# at 64 KiB where the multi-buffer kernels run (hwlimit -m exits 3 without).
+batch=1
+"$build/bench/hwlimit" -m -q -d 0.01 1 65536 >/dev/null 2>&1 && batch=16
 [[ -x $xbcrypt ]] || die "no xbcrypt at $xbcrypt (build it: meson setup build && meson compile -C build)"
 gtime=/usr/bin/time
 [[ -x $gtime ]] || die "GNU time ($gtime) is needed for peak RSS: apt-get install time"
@@ -132,8 +137,8 @@ for n in $threads; do
     # The engine's stated bound for the transform (include/xbcrypt/xbcrypt.h,
     # "Memory"), plus the CLI's 1 MiB read buffer and 16 MiB for the process
     # itself (libraries, stacks), as bench/run.sh counts it.
-    bound=$(awk -v n="$n" -v m="$members" -v c=65536 \
-        'BEGIN { b = (2 * n + 3 + 1048576 / (c + 772) + m + 17) * (c + 672)
+    bound=$(awk -v n="$n" -v m="$members" -v c=65536 -v B="$batch" \
+        'BEGIN { b = ((2 * n + 1) * B + 2 + 1048576 / (c + 772) + m + 17) * (c + 672)
                  printf "%.1f", (b + 17 * 1048576) / 1048576 }')
     modes="encrypt decrypt verify"
     [[ ${BENCH_MEMBER:-1} == 0 ]] && modes=""

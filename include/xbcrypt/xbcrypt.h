@@ -586,11 +586,14 @@ typedef struct xbcrypt_api {
  * encoder); callbacks run on the thread inside feed() or finish().
  *
  * Memory, whatever the archive's size: with N threads and chunk size C,
- *   (2N+3 + 1 MiB / (C + 772) + open members + 17) buffers of C + 672
+ *   ((2N+1)B+2 + 1 MiB / (C + 772) + open members + 17) buffers of C + 672
  *   bytes (pass-through bytes travel in buffers of that size too), plus a
  *   header and a record of about 100 bytes and its path per member seen.
- * With 16 members open, N = 4 and 64 KiB chunks that is under 3.5 MiB (the
- * unit tests measure it).  Decrypting, C is the size of the members'
+ *   B is the number of chunks a worker takes at once: min(16, 4 MiB /
+ *   (C + 772)) where the engine hashes chunks in lanes (libipsec-mb on an
+ *   AVX-512 CPU), 1 where it does not or when that is under 5.
+ * With 16 members open, N = 4 and 64 KiB chunks that is under 3.5 MiB with
+ * B = 1 and under 13 MiB with B = 16 (the unit tests measure it).  Decrypting, C is the size of the members'
  * XBCRYPT chunks, as stored.  An open member's buffer holds room for the
  * bytes it was given (at least 4 KiB, then at most doubling), never what a
  * header announces; more than 4096 members open at once fail the archive

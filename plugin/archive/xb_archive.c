@@ -312,79 +312,97 @@ static void sealed_crc(xb_worker *w, xa_slot *sl, const xb_header *h)
     sl->crcs[0] = xbs_crc32_combine(xb_digest_crc_final(w->digest), h->crc, h->elen);
 }
 
-/* Seals plain[0 .. len) with w as the job's output; true when that is all
- * (failed, or one archive chunk whose CRC is known), false when the output
- * still needs its pieces' CRCs. */
-static bool seal(xb_worker *w, xb_job *job, xa_slot *sl, const uint8_t iv[16], uint8_t *plain,
-                 size_t len, xb_header *h)
+/* What sealing left: the chunk is the job's output, with its CRC when it
+ * is one archive chunk, else its pieces' CRCs. */
+static void sealed(xb_worker *w, xb_job *job, xa_slot *sl, const xb_chunk_item *it)
 {
-    size_t n = xb_chunk_seal(w, iv, plain, len, h, &sl->out);
-    if (!n) {
-        job->status = XBCRYPT_E_CRYPTO;
-        snprintf(job->detail, sizeof job->detail, "AES-CTR failed");
-        return true;
-    }
-    sl->out_len = n;
-    if (n > XBS_PAYLOAD_MAX_WRITE)
-        return false;
-    sealed_crc(w, sl, h);
-    return true;
-}
-
-static void process_one(void *ctx, unsigned worker, xb_job *job)
-{
-    xbcrypt_archive *a = ctx;
-    xa_slot *sl = &a->slots[job - a->st.pool.jobs];
-    uint8_t *data = job->buf ? job->buf + FRONT : NULL;
-    sl->out = NULL;
-    sl->out_len = 0;
-    sl->ncrc = 0;
-    switch (sl->kind) {
-    case K_RAW:
-    case K_END:
+    job->status = it->status; /* the detail is already in job->detail */
+    if (it->status != XBCRYPT_OK)
         return;
-    case K_SEAL:
-        if (seal(&a->st.workers[worker], job, sl, job->iv, data, job->len, &job->hdr))
-            return;
-        break;
-    case K_OPEN:
-    case K_RESEAL: {
-        size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
-        /* Plaintext that is written whole as one archive chunk gets its
-         * CRC in the decrypting pass. */
-        xb_digest *pc = sl->kind == K_OPEN && a->out_crc && plain <= XBS_PAYLOAD_MAX_WRITE
-                            ? a->out_crc[worker]
-                            : NULL;
-        job->status = xb_chunk_open(&a->st.workers[worker], a->decrypt, a->hash, &job->hdr,
-                                    job->iv, data, &job->hashed, pc, job->detail,
-                                    sizeof job->detail);
-        if (job->status != XBCRYPT_OK)
-            return;
-        if (sl->kind == K_OPEN) {
-            sl->out = data;
-            sl->out_len = a->st.write ? plain : 0;
-            if (pc && plain) {
-                sl->ncrc = 1;
-                sl->crcs[0] = xb_digest_crc_final(pc);
-                return;
-            }
-            break;
-        }
-        xb_header h;
-        if (seal(&a->seal_w[worker], job, sl, sl->new_iv, data, plain, &h))
-            return;
-        break;
-    }
-    }
-    set_pieces(sl);
+    sl->out = it->start;
+    sl->out_len = it->size;
+    if (it->size > XBS_PAYLOAD_MAX_WRITE)
+        set_pieces(sl);
+    else
+        sealed_crc(w, sl, it->h);
 }
 
-/* The pool hands a worker a batch of consecutive jobs (see xb_pipeline.h);
- * members' chunks are sealed and opened one at a time. */
+static xb_chunk_item item_of(xb_job *job, const uint8_t *iv, uint8_t *data, size_t len,
+                             xb_header *h)
+{
+    return (xb_chunk_item){.iv = iv, .p = data, .len = len, .h = h, .detail = job->detail,
+                           .detail_size = sizeof job->detail};
+}
+
+/*
+ * A batch of consecutive jobs (xb_pipeline.h), of any members: the chunks
+ * to open are checked and opened together, then those to seal (new ones
+ * under the key, or opened ones under the new key) sealed together, so
+ * that their SHA-256 fills the hasher's lanes as a whole stream's does.
+ */
 static void process(void *ctx, unsigned worker, xb_job **jobs, unsigned n)
 {
-    for (unsigned i = 0; i < n; i++)
-        process_one(ctx, worker, jobs[i]);
+    xbcrypt_archive *a = ctx;
+    xb_chunk_item open[XB_CHUNK_BATCH_MAX], seal[XB_CHUNK_BATCH_MAX], reseal[XB_CHUNK_BATCH_MAX];
+    xb_job *open_j[XB_CHUNK_BATCH_MAX], *seal_j[XB_CHUNK_BATCH_MAX], *reseal_j[XB_CHUNK_BATCH_MAX];
+    xb_header reseal_h[XB_CHUNK_BATCH_MAX];
+    unsigned n_open = 0, n_seal = 0, n_reseal = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        xb_job *job = jobs[i];
+        xa_slot *sl = &a->slots[job - a->st.pool.jobs];
+        uint8_t *data = job->buf ? job->buf + FRONT : NULL;
+        sl->out = NULL;
+        sl->out_len = 0;
+        sl->ncrc = 0;
+        if (sl->kind == K_SEAL) {
+            seal[n_seal] = item_of(job, job->iv, data, job->len, &job->hdr);
+            seal_j[n_seal++] = job;
+        } else if (sl->kind == K_OPEN || sl->kind == K_RESEAL) {
+            /* Plaintext written whole as one archive chunk gets its CRC
+             * while it is opened. */
+            size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
+            open[n_open] = item_of(job, job->iv, data, 0, &job->hdr);
+            open[n_open].want_plain_crc =
+                sl->kind == K_OPEN && a->out_crc && plain <= XBS_PAYLOAD_MAX_WRITE;
+            open_j[n_open++] = job;
+        }
+    }
+    if (n_open)
+        xb_chunk_open_many(&a->st.workers[worker], a->decrypt, a->hash,
+                           a->out_crc ? a->out_crc[worker] : NULL, open, n_open);
+    for (unsigned i = 0; i < n_open; i++) {
+        xb_job *job = open_j[i];
+        xa_slot *sl = &a->slots[job - a->st.pool.jobs];
+        job->status = open[i].status;
+        job->hashed = open[i].hashed;
+        if (job->status != XBCRYPT_OK)
+            continue;
+        size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
+        if (sl->kind == K_RESEAL) {
+            reseal[n_reseal] = item_of(job, sl->new_iv, open[i].p, plain, &reseal_h[n_reseal]);
+            reseal_j[n_reseal++] = job;
+            continue;
+        }
+        sl->out = open[i].p;
+        sl->out_len = a->st.write ? plain : 0;
+        if (open[i].want_plain_crc && plain) {
+            sl->ncrc = 1;
+            sl->crcs[0] = open[i].plain_crc;
+        } else {
+            set_pieces(sl);
+        }
+    }
+    if (n_seal)
+        xb_chunk_seal_many(&a->st.workers[worker], seal, n_seal);
+    for (unsigned i = 0; i < n_seal; i++)
+        sealed(&a->st.workers[worker], seal_j[i], &a->slots[seal_j[i] - a->st.pool.jobs],
+               &seal[i]);
+    if (n_reseal)
+        xb_chunk_seal_many(&a->seal_w[worker], reseal, n_reseal);
+    for (unsigned i = 0; i < n_reseal; i++)
+        sealed(&a->seal_w[worker], reseal_j[i], &a->slots[reseal_j[i] - a->st.pool.jobs],
+               &reseal[i]);
 }
 
 /* ---- writing ---- */
@@ -1075,7 +1093,7 @@ xbcrypt_status xb_archive_new(const xbcrypt_archive_settings *s, xbcrypt_write_f
     xs.threads = s->threads;
     xs.chunk_size = s->mode == XBCRYPT_ARCHIVE_ENCRYPT ? s->chunk_size : XBCRYPT_CHUNK_SIZE_DEFAULT;
     const size_t job = FRONT + xs.chunk_size + TAIL;
-    rc = xb_stream_init(&a->st, &xs, write, opaque, aes && a->s.key != NULL, job, process, false, a,
+    rc = xb_stream_init(&a->st, &xs, write, opaque, aes && a->s.key != NULL, job, process, true, a,
                         msg, msg_size);
     if (rc != XBCRYPT_OK) {
         free(a);
@@ -1105,6 +1123,10 @@ xbcrypt_status xb_archive_new(const xbcrypt_archive_settings *s, xbcrypt_write_f
         if (rc == XBCRYPT_OK && !a->seal_w)
             rc = XBCRYPT_E_NOMEM;
         for (unsigned i = 0; rc == XBCRYPT_OK && i < a->nworkers; i++) {
+            /* The new key's sealer runs on worker i's thread, right after
+             * worker i opened the chunk: it shares that worker's hasher
+             * (no key in it), which xb_stream_destroy closes. */
+            a->seal_w[i].hasher = a->st.workers[i].hasher;
             rc = xb_digest_open(&a->seal_w[i].digest);
             if (rc == XBCRYPT_OK)
                 rc = xb_cipher_open(&a->seal_w[i].cipher, s->new_key->bytes, s->new_key->len, msg,

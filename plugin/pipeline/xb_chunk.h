@@ -53,4 +53,42 @@ xbcrypt_status xb_chunk_open(xb_worker *w, bool decrypt, bool hash, const xb_hea
                              const uint8_t iv[16], uint8_t *p, bool *hashed, xb_digest *plain_crc,
                              char *detail, size_t detail_size);
 
+/*
+ * Batches: many chunks at once, the SHA-256 of all of them through the
+ * worker's hasher (the lanes of libipsec-mb where the CPU has them), AES-CTR
+ * and CRC-32 per chunk.  A batch smaller than the hasher's minimum, or a
+ * hasher without lanes, takes the one-pass single-chunk code above for each
+ * item instead.  Every item succeeds or fails on its own; the outputs are
+ * those of xb_chunk_seal / xb_chunk_open.
+ */
+typedef struct xb_chunk_item {
+    /* In. */
+    const uint8_t *iv;       /* seal: the counter; open: the chunk's IV */
+    uint8_t *p;              /* seal: the plaintext, with room around it as for
+                              * xb_chunk_seal; open: the stored payload */
+    size_t len;              /* seal: plaintext bytes */
+    xb_header *h;            /* seal: filled; open: the chunk's parsed header */
+    bool want_plain_crc;     /* open: also the CRC-32 of the plaintext */
+    char *detail;            /* where a failure is explained */
+    size_t detail_size;
+    /* Out. */
+    xbcrypt_status status;
+    uint8_t *start;          /* seal: where the chunk begins ... */
+    size_t size;             /* ... and its size */
+    bool hashed;             /* open: a SHA-256 was checked */
+    uint32_t plain_crc;      /* open, with want_plain_crc */
+} xb_chunk_item;
+
+#define XB_CHUNK_BATCH_MAX XB_BATCH_MAX
+
+/* Seals items[0 .. n), n <= XB_CHUNK_BATCH_MAX, as xb_chunk_seal does. */
+void xb_chunk_seal_many(xb_worker *w, xb_chunk_item *items, unsigned n);
+
+/* Checks and opens items[0 .. n) as xb_chunk_open does (CRC-32 first, then
+ * AES-CTR with `decrypt`, then the SHA-256 of version-3 chunks with
+ * `hash`); `scratch` (needed only when an item wants its plaintext CRC) is
+ * a digest the single-chunk path may use. */
+void xb_chunk_open_many(xb_worker *w, bool decrypt, bool hash, xb_digest *scratch,
+                        xb_chunk_item *items, unsigned n);
+
 #endif /* XB_CHUNK_H */

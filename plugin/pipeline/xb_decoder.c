@@ -47,106 +47,28 @@ struct xbcrypt_decoder {
     xbcrypt_chunk_info fault;
 };
 
-static const uint8_t zero_ctr[16];
-
-static void fail_job(xb_job *job, xbcrypt_status code, const char *what)
-{
-    job->status = code;
-    snprintf(job->detail, sizeof job->detail, "%s", what);
-}
-
-static void fail_crc(xb_job *job, uint32_t crc)
-{
-    job->status = XBCRYPT_E_CRC;
-    snprintf(job->detail, sizeof job->detail, "stored 0x%08x, computed 0x%08x",
-             (unsigned)job->hdr.crc, (unsigned)crc);
-}
-
-/* Compares the computed SHA-256 (job->digest) with the stored one, in
- * constant time, and releases the chunk's plaintext if they match. */
-static void check_hash(xb_job *job, bool hash)
-{
-    const size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
-    if (hash) {
-        int same = xb_const_equal(job->digest, job->buf + plain, XB_SHA256_SIZE);
-        xb_wipe(job->digest, sizeof job->digest);
-        if (!same) {
-            fail_job(job, XBCRYPT_E_HASH, "SHA-256 mismatch");
-            return;
-        }
-        job->hashed = true;
-    }
-    job->out_off = 0;
-    job->out_len = plain;
-}
-
-/* Version 3 counts from its IV; the old writers of versions 1 and 2 never
- * loaded theirs and counted from zero. */
-static const uint8_t *ctr_of(const xb_job *job)
-{
-    return job->hdr.version == 3 ? job->iv : zero_ctr;
-}
-
-/* One job, one stream: xb_chunk_open's single pass in L1-sized blocks. */
-static void decode_one(const struct xbcrypt_decoder *dec, xb_worker *w, xb_job *job)
-{
-    job->status = xb_chunk_open(w, dec->decrypt, dec->hash, &job->hdr, job->iv, job->buf,
-                                &job->hashed, NULL, job->detail, sizeof job->detail);
-    if (job->status != XBCRYPT_OK)
-        return;
-    job->out_off = 0;
-    job->out_len = (size_t)xb_header_plaintext_size(&job->hdr);
-}
-
-/*
- * A batch: per chunk the CRC-32 of what is stored, then AES-CTR in place;
- * then the SHA-256 of every plaintext at once (the hasher's lanes), each
- * compared with the stored hash.  A chunk is released only after both
- * checks; one that fails its CRC is neither decrypted nor hashed.  Small
- * batches go one job at a time.
- */
+/* A batch of consecutive chunks (xb_chunk_open_many: CRC-32, AES-CTR, then
+ * their SHA-256 in the hasher's lanes, or one pass each when the batch is
+ * small); a chunk's plaintext is released only after both checks. */
 static void decode_job(void *ctx, unsigned worker, xb_job **jobs, unsigned n)
 {
     struct xbcrypt_decoder *dec = ctx;
-    xb_worker *w = &dec->st.workers[worker];
-    if (xb_hasher_lanes(w->hasher) < 2 || n < xb_hasher_min_batch(w->hasher)) {
-        for (unsigned i = 0; i < n; i++)
-            decode_one(dec, w, jobs[i]);
-        return;
-    }
-    xb_hash_item items[XB_BATCH_MAX];
-    xb_job *hashing[XB_BATCH_MAX];
-    unsigned k = 0;
+    xb_chunk_item it[XB_CHUNK_BATCH_MAX];
+    for (unsigned i = 0; i < n; i++)
+        it[i] = (xb_chunk_item){.iv = jobs[i]->iv,
+                                .p = jobs[i]->buf,
+                                .h = &jobs[i]->hdr,
+                                .detail = jobs[i]->detail,
+                                .detail_size = sizeof jobs[i]->detail};
+    xb_chunk_open_many(&dec->st.workers[worker], dec->decrypt, dec->hash, NULL, it, n);
     for (unsigned i = 0; i < n; i++) {
         xb_job *job = jobs[i];
-        const size_t elen = (size_t)job->hdr.elen;
-        uint32_t crc = elen ? xb_hasher_crc32(w->hasher, job->buf, elen) : 0;
-        if (crc != job->hdr.crc) {
-            fail_crc(job, crc);
+        job->status = it[i].status;
+        job->hashed = it[i].hashed;
+        if (it[i].status != XBCRYPT_OK)
             continue;
-        }
-        if (dec->decrypt && (xb_cipher_reset(w->cipher, ctr_of(job)) != XBCRYPT_OK ||
-                             xb_cipher_apply(w->cipher, job->buf, elen) != XBCRYPT_OK)) {
-            fail_job(job, XBCRYPT_E_CRYPTO, "AES-CTR failed");
-            continue;
-        }
-        if (job->hdr.version == 3 && dec->hash) {
-            items[k] = (xb_hash_item){.buf = job->buf,
-                                      .len = (size_t)xb_header_plaintext_size(&job->hdr),
-                                      .out = job->digest};
-            hashing[k++] = job;
-        } else {
-            check_hash(job, false);
-        }
-    }
-    xb_hasher_sha256(w->hasher, items, k);
-    for (unsigned i = 0; i < k; i++) {
-        if (items[i].status != XBCRYPT_OK) {
-            xb_wipe(hashing[i]->digest, sizeof hashing[i]->digest);
-            fail_job(hashing[i], items[i].status, items[i].why);
-        } else {
-            check_hash(hashing[i], true);
-        }
+        job->out_off = 0;
+        job->out_len = (size_t)xb_header_plaintext_size(&job->hdr);
     }
 }
 

@@ -38,65 +38,27 @@ struct xbcrypt_encoder {
     uint64_t out_offset; /* stream offset of the next chunk to be written */
 };
 
-static void fail_job(xb_job *job, xbcrypt_status code, const char *what)
-{
-    job->status = code;
-    snprintf(job->detail, sizeof job->detail, "%s", what);
-}
-
-/* One job, one stream: xb_chunk_seal's single pass in L1-sized blocks. */
-static void encode_one(xb_worker *w, xb_job *job)
-{
-    uint8_t *start;
-    size_t n = xb_chunk_seal(w, job->iv, job->buf + PLAIN_AT, job->len, &job->hdr, &start);
-    if (n == 0) {
-        fail_job(job, XBCRYPT_E_CRYPTO, "AES-CTR failed");
-        return;
-    }
-    job->out_off = (size_t)(start - job->buf);
-    job->out_len = n;
-}
-
-/*
- * A batch: the SHA-256 of every plaintext at once (the hasher's lanes),
- * then per chunk AES-CTR over plaintext and hash, and the CRC-32 of what is
- * stored.  Two passes over each chunk instead of one: measured, the lanes
- * win by far over the single cache-resident pass (see README, Benchmark).
- * Small batches (the tail of a stream) go one job at a time.
- */
+/* A batch of consecutive chunks (xb_chunk_seal_many: their SHA-256 in the
+ * hasher's lanes, or one pass each when the batch is small), each sealed
+ * in place so that it leaves in one contiguous write. */
 static void encode_job(void *ctx, unsigned worker, xb_job **jobs, unsigned n)
 {
     struct xbcrypt_encoder *enc = ctx;
-    xb_worker *w = &enc->st.workers[worker];
-    if (xb_hasher_lanes(w->hasher) < 2 || n < xb_hasher_min_batch(w->hasher)) {
-        for (unsigned i = 0; i < n; i++)
-            encode_one(w, jobs[i]);
-        return;
-    }
-    xb_hash_item items[XB_BATCH_MAX];
+    xb_chunk_item it[XB_CHUNK_BATCH_MAX];
+    for (unsigned i = 0; i < n; i++)
+        it[i] = (xb_chunk_item){.iv = jobs[i]->iv,
+                                .p = jobs[i]->buf + PLAIN_AT,
+                                .len = jobs[i]->len,
+                                .h = &jobs[i]->hdr,
+                                .detail = jobs[i]->detail,
+                                .detail_size = sizeof jobs[i]->detail};
+    xb_chunk_seal_many(&enc->st.workers[worker], it, n);
     for (unsigned i = 0; i < n; i++) {
-        uint8_t *plain = jobs[i]->buf + PLAIN_AT;
-        items[i] = (xb_hash_item){.buf = plain, .len = jobs[i]->len, .out = plain + jobs[i]->len};
-    }
-    xb_hasher_sha256(w->hasher, items, n);
-    for (unsigned i = 0; i < n; i++) {
-        xb_job *job = jobs[i];
-        uint8_t *plain = job->buf + PLAIN_AT;
-        const size_t payload = job->len + XB_HASH_SIZE;
-        if (items[i].status != XBCRYPT_OK) {
-            fail_job(job, items[i].status, items[i].why);
+        jobs[i]->status = it[i].status;
+        if (it[i].status != XBCRYPT_OK)
             continue;
-        }
-        if (w->cipher && (xb_cipher_reset(w->cipher, job->iv) != XBCRYPT_OK ||
-                          xb_cipher_apply(w->cipher, plain, payload) != XBCRYPT_OK)) {
-            fail_job(job, XBCRYPT_E_CRYPTO, "AES-CTR failed");
-            continue;
-        }
-        uint8_t *start;
-        job->out_len = xb_chunk_seal_header(w, job->iv, plain, job->len,
-                                            xb_hasher_crc32(w->hasher, plain, payload), &job->hdr,
-                                            &start);
-        job->out_off = (size_t)(start - job->buf);
+        jobs[i]->out_off = (size_t)(it[i].start - jobs[i]->buf);
+        jobs[i]->out_len = it[i].size;
     }
 }
 

@@ -61,7 +61,6 @@ typedef struct xb_job {
     size_t out_off;          /* output: buf[out_off .. out_off + out_len) */
     size_t out_len;
     bool hashed;             /* a SHA-256 was verified (decoder) */
-    uint8_t digest[32];      /* decoder: the SHA-256 computed, wiped after the compare */
 
     /* Protected by the pool mutex. */
     bool done;
