@@ -25,6 +25,29 @@ xbs_crc_ops xb_tally_crc_ops(xb_digest *d)
     return (xbs_crc_ops){d, crc_reset, crc_update, crc_final};
 }
 
+static void hcrc_reset(void *ctx)
+{
+    struct xb_tally_crc *c = ctx;
+    c->crc = 0;
+    c->fresh = true;
+}
+
+static void hcrc_update(void *ctx, const void *buf, size_t len)
+{
+    struct xb_tally_crc *c = ctx;
+    if (!len)
+        return;
+    uint32_t piece = xb_hasher_crc32(c->hasher, buf, len);
+    c->crc = c->fresh ? piece : xbs_crc32_combine(c->crc, piece, len);
+    c->fresh = false;
+}
+
+static uint32_t hcrc_final(void *ctx)
+{
+    const struct xb_tally_crc *c = ctx;
+    return c->crc;
+}
+
 xbcrypt_status xb_tally_init(xb_tally *t, bool check_crc, char *msg, size_t msg_size)
 {
     memset(t, 0, sizeof *t);
@@ -32,17 +55,17 @@ xbcrypt_status xb_tally_init(xb_tally *t, bool check_crc, char *msg, size_t msg_
     if (check_crc) {
         xbcrypt_status rc = xb_crypto_init(msg, msg_size);
         if (rc == XBCRYPT_OK)
-            rc = xb_digest_open(&t->digest);
+            rc = xb_hasher_open(&t->crc.hasher);
         if (rc != XBCRYPT_OK) {
             xb_say(msg, msg_size, "%s", "cannot set up CRC-32 for the archive");
             return rc;
         }
-        ops = xb_tally_crc_ops(t->digest);
+        ops = (xbs_crc_ops){&t->crc, hcrc_reset, hcrc_update, hcrc_final};
     }
     t->walk = xbs_walk_new(check_crc ? &ops : NULL);
     if (!t->walk) {
-        xb_digest_close(t->digest);
-        t->digest = NULL;
+        xb_hasher_close(t->crc.hasher);
+        t->crc.hasher = NULL;
         xb_say(msg, msg_size, "%s", "out of memory for the archive walker");
         return XBCRYPT_E_NOMEM;
     }
@@ -52,7 +75,7 @@ xbcrypt_status xb_tally_init(xb_tally *t, bool check_crc, char *msg, size_t msg_
 void xb_tally_destroy(xb_tally *t)
 {
     xbs_walk_free(t->walk);
-    xb_digest_close(t->digest);
+    xb_hasher_close(t->crc.hasher);
     /* The checkpoints text may come from a decrypted member. */
     xb_wipe(t->cp_text, sizeof t->cp_text);
     memset(t, 0, sizeof *t);

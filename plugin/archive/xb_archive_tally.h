@@ -21,7 +21,16 @@
 
 typedef struct xb_tally {
     xbs_walk *walk;
-    xb_digest *digest;        /* the walker's CRC-32; NULL when CRCs are not checked */
+    /* The walker's CRC-32 (hasher NULL when CRCs are not checked): the
+     * hasher's, libipsec-mb's where the CPU has it (four times libgcrypt's;
+     * on the reading thread, which a whole stream does not burden with it),
+     * kept incremental by combining the CRCs of the pieces a payload comes
+     * in (one piece, no combining, when a read holds the whole payload). */
+    struct xb_tally_crc {
+        xb_hasher *hasher;
+        uint32_t crc;
+        bool fresh;
+    } crc;
     uint64_t encrypted;       /* members named *.xbcrypt */
     uint64_t verified;
     bool checkpoints;
