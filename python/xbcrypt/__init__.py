@@ -27,7 +27,7 @@ from typing import (BinaryIO, Callable, Iterable, Optional, Sequence, Tuple, Uni
 
 from . import _abi
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 Buffer = Union[bytes, bytearray, memoryview]
@@ -113,7 +113,7 @@ def _algo(algo: Union[str, int, Algo]) -> Algo:
 
 
 def engine_version() -> str:
-    """The loaded engine's version string, e.g. ``"1.0.0"``."""
+    """The loaded engine's version string, e.g. ``"1.1.0"``."""
     return _abi.engine().api.version_string().decode()
 
 
