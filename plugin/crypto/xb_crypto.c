@@ -316,6 +316,15 @@ xbcrypt_status xb_cipher_apply(xb_cipher *c, uint8_t *buf, size_t len)
     return err ? XBCRYPT_E_CRYPTO : XBCRYPT_OK;
 }
 
+xbcrypt_status xb_cipher_apply_to(xb_cipher *c, uint8_t *out, const uint8_t *in, size_t len)
+{
+    if (len == 0)
+        return XBCRYPT_OK;
+    gpg_error_t err = gcry_cipher_encrypt(c->hd, out, len, in, len);
+    clear_vector_registers();
+    return err ? XBCRYPT_E_CRYPTO : XBCRYPT_OK;
+}
+
 void xb_cipher_close(xb_cipher *c)
 {
     if (!c)
