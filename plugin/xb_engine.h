@@ -70,6 +70,21 @@ int xb_encoder_write_error(const xbcrypt_encoder *enc);
 xbcrypt_status xb_encoder_buffer(xbcrypt_encoder *enc, void **buf, size_t *avail);
 xbcrypt_status xb_encoder_commit(xbcrypt_encoder *enc, size_t n);
 
+/*
+ * Shared input (internal, for the CLI's mapped files): like feed(), but the
+ * workers read buf in place instead of a copy made by the calling thread.
+ * The caller keeps buf[0 .. len) readable and unchanged until the next
+ * feed_shared() or finish() on the same object returns XBCRYPT_OK, or
+ * until the object is freed.  Output is byte for byte what feed() gives.
+ * Give buffers of megabytes: each call waits until the jobs of the buffer
+ * before it are written.  The encoder copies each chunk in the worker
+ * before hashing it, and the decoder checks what it releases in its own
+ * memory, so an input that changes meanwhile cannot yield a chunk that
+ * does not verify, nor release plaintext that was not checked.
+ */
+xbcrypt_status xb_encoder_feed_shared(xbcrypt_encoder *enc, const void *buf, size_t len);
+xbcrypt_status xb_decoder_feed_shared(xbcrypt_decoder *dec, const void *buf, size_t len);
+
 /* Decoder: see xbcrypt_api.decoder_*. */
 xbcrypt_status xb_decoder_new(const xbcrypt_settings *s, xbcrypt_write_fn write, void *opaque,
                               xbcrypt_decoder **out, char *msg, size_t msg_size);
@@ -142,6 +157,11 @@ void xb_archive_settings_default(xbcrypt_archive_settings *s);
 xbcrypt_status xb_archive_new(const xbcrypt_archive_settings *s, xbcrypt_write_fn write,
                               void *opaque, xbcrypt_archive **out, char *msg, size_t msg_size);
 xbcrypt_status xb_archive_feed(xbcrypt_archive *a, const void *buf, size_t len);
+/* Shared input, as xb_encoder_feed_shared: whole XBCRYPT chunks of members
+ * stay in buf for the workers (sealing copies them first; opening, when
+ * decrypting version-3 chunks, reads them in place and checks its own
+ * copy); everything else is copied as feed() does. */
+xbcrypt_status xb_archive_feed_shared(xbcrypt_archive *a, const void *buf, size_t len);
 xbcrypt_status xb_archive_finish(xbcrypt_archive *a);
 void xb_archive_free(xbcrypt_archive *a);
 xbcrypt_status xb_archive_status(const xbcrypt_archive *a);

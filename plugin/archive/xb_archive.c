@@ -91,9 +91,12 @@ typedef struct xa_member {
     bool cp_text;              /* its plaintext is xtrabackup_checkpoints' text */
     uint64_t out_off;          /* output bytes assigned to jobs so far */
 
-    /* The XBCRYPT chunk being gathered: data at buf + FRONT. */
+    /* The XBCRYPT chunk being gathered: data at buf + FRONT, or (src not
+     * NULL) in the buffer the caller lent (xb_archive_feed_shared), with
+     * buf the room it is sealed or opened into. */
     uint8_t *buf;
     size_t cap, len;
+    const uint8_t *src;
 
     /* R_OPEN, R_RESEAL: the parser. */
     enum phase phase;
@@ -152,6 +155,7 @@ struct xbcrypt_archive {
 
     xa_member *members;
     uint64_t verified;         /* encrypted members whose every chunk hashed */
+    bool lending;              /* in xb_archive_feed_shared: whole chunks may stay in place */
     uint64_t any_hashed;       /* chunks whose SHA-256 matched, archive-wide */
 };
 
@@ -357,12 +361,14 @@ static void process(void *ctx, unsigned worker, xb_job **jobs, unsigned n)
         sl->ncrc = 0;
         if (sl->kind == K_SEAL) {
             seal[n_seal] = item_of(job, job->iv, data, job->len, &job->hdr);
+            seal[n_seal].src = job->src;
             seal_j[n_seal++] = job;
         } else if (sl->kind == K_OPEN || sl->kind == K_RESEAL) {
             /* Plaintext written whole as one archive chunk gets its CRC
              * while it is opened. */
             size_t plain = (size_t)xb_header_plaintext_size(&job->hdr);
             open[n_open] = item_of(job, job->iv, data, 0, &job->hdr);
+            open[n_open].src = job->src;
             open[n_open].want_plain_crc =
                 sl->kind == K_OPEN && a->out_crc && plain <= XBS_PAYLOAD_MAX_WRITE;
             open_j[n_open++] = job;
@@ -576,6 +582,10 @@ static xbcrypt_status submit(xbcrypt_archive *a, enum kind kind, xa_member *m, u
     }
     xb_job *job = xb_pool_slot(&st->pool);
     xa_slot *sl = &a->slots[job - st->pool.jobs];
+    if (m) {
+        job->src = m->src; /* a chunk left in the lent buffer */
+        m->src = NULL;
+    }
     job->buf = buf;
     job->cap = cap;
     job->len = len;
@@ -682,6 +692,19 @@ static xbcrypt_status seal_feed(xbcrypt_archive *a, xa_member *m, const uint8_t 
 {
     const size_t chunk = a->s.chunk_size;
     while (n) {
+        if (p && a->lending && m->len == 0 && n >= chunk) {
+            /* A whole chunk in the lent buffer: the worker that seals it
+             * copies it (xb_chunk_seal_many), not this thread. */
+            if (!buf_grow(a, m, FRONT + chunk + TAIL))
+                return fail_in_order(a, XBCRYPT_E_NOMEM, "out of memory for a chunk buffer");
+            m->src = p;
+            m->len = chunk;
+            p += chunk;
+            n -= chunk;
+            if (seal_current(a, m) != XBCRYPT_OK)
+                return a->st.status;
+            continue;
+        }
         if (!grow_for(a, m, n, chunk))
             return fail_in_order(a, XBCRYPT_E_NOMEM, "out of memory for a chunk buffer");
         const size_t room = m->cap - FRONT - TAIL - m->len;
@@ -809,6 +832,22 @@ static xbcrypt_status open_feed(xbcrypt_archive *a, xa_member *m, const uint8_t 
             break;
         }
         case PH_PAYLOAD: {
+            if (p && a->lending && m->len == 0 && a->decrypt && m->hdr.version == 3 &&
+                n >= m->hdr.elen) {
+                /* All of it in the lent buffer: decrypted from there into
+                 * the chunk's room and checked there (xb_chunk_open_many). */
+                const size_t elen = (size_t)m->hdr.elen;
+                if (!buf_grow(a, m, FRONT + elen + TAIL))
+                    return fail_member(a, XBCRYPT_E_NOMEM, m, "out of memory for the chunk");
+                m->src = p;
+                m->len = elen;
+                m->in_pos += elen;
+                p += elen;
+                n -= elen;
+                if (open_current(a, m) != XBCRYPT_OK)
+                    return a->st.status;
+                break;
+            }
             if (!grow_for(a, m, n, (size_t)m->hdr.elen))
                 return fail_member(a, XBCRYPT_E_NOMEM, m, "out of memory for the chunk");
             size_t room = m->cap - FRONT - TAIL - m->len;
@@ -1169,6 +1208,28 @@ xbcrypt_status xb_archive_feed(xbcrypt_archive *a, const void *buf, size_t len)
         return rc;
     st->stats.bytes_in += len;
     return walk(a, buf, len);
+}
+
+static xbcrypt_status walk_lent(void *obj, const uint8_t *p, size_t len)
+{
+    xbcrypt_archive *a = obj;
+    a->st.stats.bytes_in += len;
+    a->lending = true;
+    xbcrypt_status rc = walk(a, p, len);
+    a->lending = false;
+    return rc;
+}
+
+static bool retire_of(void *owner, bool wait)
+{
+    return retire_one(owner, wait);
+}
+
+xbcrypt_status xb_archive_feed_shared(xbcrypt_archive *a, const void *buf, size_t len)
+{
+    if (!a || (!buf && len))
+        return XBCRYPT_E_ARG;
+    return xb_stream_feed_shared(&a->st, a, walk_lent, retire_of, buf, len);
 }
 
 xbcrypt_status xb_archive_finish(xbcrypt_archive *a)

@@ -53,9 +53,11 @@ size_t xb_chunk_seal_header(const xb_worker *w, const uint8_t iv[16], uint8_t *p
     return head + payload;
 }
 
-xbcrypt_status xb_chunk_open(xb_worker *w, bool decrypt, bool hash, const xb_header *h,
-                             const uint8_t iv[16], uint8_t *p, bool *hashed, xb_digest *plain_crc,
-                             char *detail, size_t detail_size)
+/* xb_chunk_open, reading the stored payload from `in` (p itself, or a
+ * shared input when decrypting: then the plaintext goes from in to p). */
+static xbcrypt_status open_from(xb_worker *w, bool decrypt, bool hash, const xb_header *h,
+                                const uint8_t iv[16], const uint8_t *in, uint8_t *p, bool *hashed,
+                                xb_digest *plain_crc, char *detail, size_t detail_size)
 {
     const size_t elen = (size_t)h->elen;
     const size_t plain = (size_t)xb_header_plaintext_size(h);
@@ -74,9 +76,9 @@ xbcrypt_status xb_chunk_open(xb_worker *w, bool decrypt, bool hash, const xb_hea
         ok = xb_cipher_reset(w->cipher, h->version == 3 ? iv : zero_ctr) == XBCRYPT_OK;
     for (size_t off = 0; ok && off < elen; off += XB_BLOCK) {
         size_t n = elen - off < XB_BLOCK ? elen - off : XB_BLOCK;
-        xb_digest_crc(w->digest, p + off, n);
+        xb_digest_crc(w->digest, in + off, n);
         if (decrypt)
-            ok = xb_cipher_apply(w->cipher, p + off, n) == XBCRYPT_OK;
+            ok = xb_cipher_apply_to(w->cipher, p + off, in + off, n) == XBCRYPT_OK;
         if (off < plain && (check || plain_crc)) {
             size_t k = plain - off < n ? plain - off : n;
             if (check)
@@ -109,6 +111,28 @@ xbcrypt_status xb_chunk_open(xb_worker *w, bool decrypt, bool hash, const xb_hea
     return XBCRYPT_OK;
 }
 
+xbcrypt_status xb_chunk_open(xb_worker *w, bool decrypt, bool hash, const xb_header *h,
+                             const uint8_t iv[16], uint8_t *p, bool *hashed, xb_digest *plain_crc,
+                             char *detail, size_t detail_size)
+{
+    return open_from(w, decrypt, hash, h, iv, p, p, hashed, plain_crc, detail, detail_size);
+}
+
+/* Where an item's stored payload is read from.  A shared input is read in
+ * place only when decrypting (from it into p: what is released is checked
+ * in private memory); otherwise it is copied into p first, so that what is
+ * checked is what is released. */
+static const uint8_t *open_input(const xb_chunk_item *it, bool decrypt)
+{
+    if (!it->src)
+        return it->p;
+    if (decrypt)
+        return it->src;
+    if (it->h->elen)
+        memcpy(it->p, it->src, (size_t)it->h->elen);
+    return it->p;
+}
+
 static void item_fail(xb_chunk_item *it, xbcrypt_status code, const char *what)
 {
     it->status = code;
@@ -122,6 +146,13 @@ static bool one_at_a_time(const xb_worker *w, unsigned n)
 
 void xb_chunk_seal_many(xb_worker *w, xb_chunk_item *items, unsigned n)
 {
+    /* A shared input is copied into the chunk first: the plaintext hashed
+     * must be the plaintext encrypted, even if the input changes meanwhile.
+     * The copy is the worker's, in parallel, where a read() would have been
+     * the reading thread's. */
+    for (unsigned i = 0; i < n; i++)
+        if (items[i].src && items[i].len)
+            memcpy(items[i].p, items[i].src, items[i].len);
     if (one_at_a_time(w, n)) {
         for (unsigned i = 0; i < n; i++) {
             xb_chunk_item *it = &items[i];
@@ -168,8 +199,8 @@ void xb_chunk_open_many(xb_worker *w, bool decrypt, bool hash, xb_digest *scratc
         for (unsigned i = 0; i < n; i++) {
             xb_chunk_item *it = &items[i];
             xb_digest *pc = it->want_plain_crc ? scratch : NULL;
-            it->status = xb_chunk_open(w, decrypt, hash, it->h, it->iv, it->p, &it->hashed, pc,
-                                       it->detail, it->detail_size);
+            it->status = open_from(w, decrypt, hash, it->h, it->iv, open_input(it, decrypt), it->p,
+                                   &it->hashed, pc, it->detail, it->detail_size);
             if (it->status == XBCRYPT_OK && pc)
                 it->plain_crc = xb_digest_crc_final(pc);
         }
@@ -187,8 +218,9 @@ void xb_chunk_open_many(xb_worker *w, bool decrypt, bool hash, xb_digest *scratc
         xb_chunk_item *it = &items[i];
         const size_t elen = (size_t)it->h->elen;
         const size_t plain = (size_t)xb_header_plaintext_size(it->h);
+        const uint8_t *in = open_input(it, decrypt);
         it->hashed = false;
-        uint32_t crc = elen ? xb_hasher_crc32(w->hasher, it->p, elen) : 0;
+        uint32_t crc = elen ? xb_hasher_crc32(w->hasher, in, elen) : 0;
         if (crc != it->h->crc) {
             it->status = XBCRYPT_E_CRC;
             snprintf(it->detail, it->detail_size, "stored 0x%08x, computed 0x%08x",
@@ -197,7 +229,7 @@ void xb_chunk_open_many(xb_worker *w, bool decrypt, bool hash, xb_digest *scratc
         }
         if (decrypt && (xb_cipher_reset(w->cipher, it->h->version == 3 ? it->iv : zero_ctr) !=
                             XBCRYPT_OK ||
-                        xb_cipher_apply(w->cipher, it->p, elen) != XBCRYPT_OK)) {
+                        xb_cipher_apply_to(w->cipher, it->p, in, elen) != XBCRYPT_OK)) {
             item_fail(it, XBCRYPT_E_CRYPTO, "AES-CTR failed");
             continue;
         }

@@ -66,6 +66,9 @@ typedef struct xb_chunk_item {
     const uint8_t *iv;       /* seal: the counter; open: the chunk's IV */
     uint8_t *p;              /* seal: the plaintext, with room around it as for
                               * xb_chunk_seal; open: the stored payload */
+    const uint8_t *src;      /* NULL, or where the bytes p should hold are (a
+                              * shared input): seal copies them into p first;
+                              * open decrypts them into p (room for elen) */
     size_t len;              /* seal: plaintext bytes */
     xb_header *h;            /* seal: filled; open: the chunk's parsed header */
     bool want_plain_crc;     /* open: also the CRC-32 of the plaintext */

@@ -57,6 +57,7 @@ static void decode_job(void *ctx, unsigned worker, xb_job **jobs, unsigned n)
     for (unsigned i = 0; i < n; i++)
         it[i] = (xb_chunk_item){.iv = jobs[i]->iv,
                                 .p = jobs[i]->buf,
+                                .src = jobs[i]->src,
                                 .h = &jobs[i]->hdr,
                                 .detail = jobs[i]->detail,
                                 .detail_size = sizeof jobs[i]->detail};
@@ -416,6 +417,66 @@ static xbcrypt_status commit_of(void *obj, size_t n)
     return decoder_commit(obj, n);
 }
 
+/*
+ * Input a caller lends (xb_stream_feed_shared).  Headers and IVs go
+ * through the stage by copy, exactly as many bytes as they need; then a
+ * version-3 payload that is all there, when decrypting, goes to the
+ * workers as a pointer: they decrypt it from the caller's buffer into the
+ * job's, and check the SHA-256 there, so what is released was checked in
+ * private memory even if the input changes meanwhile.  Anything else (a
+ * payload cut by the end of the buffer, versions 1 and 2, whose CRC is
+ * their only check, a run without the key) is gathered by copy.
+ */
+static xbcrypt_status decoder_shared(void *obj, const uint8_t *p, size_t len)
+{
+    struct xbcrypt_decoder *dec = obj;
+    xb_stream *st = &dec->st;
+    while (len && st->status == XBCRYPT_OK) {
+        xb_job *job = dec->cur;
+        if (dec->phase == PH_PAYLOAD && job->len == 0 && dec->stage_len == 0 && dec->decrypt &&
+            job->hdr.version == 3 && job->hdr.elen <= len) {
+            const size_t elen = (size_t)job->hdr.elen;
+            if (xb_job_reserve(&st->pool, job, elen) != XBCRYPT_OK)
+                return xb_stream_fail(st, XBCRYPT_E_NOMEM,
+                                      "out of memory for chunk %llu (offset %llu)",
+                                      (unsigned long long)job->index,
+                                      (unsigned long long)job->offset);
+            job->src = p;
+            job->len = elen;
+            st->stats.bytes_in += elen;
+            dec->pos += elen;
+            p += elen;
+            len -= elen;
+            if (submit_current(dec) != XBCRYPT_OK)
+                break;
+            continue;
+        }
+        void *dst;
+        size_t avail;
+        if (decoder_buffer(dec, &dst, &avail) != XBCRYPT_OK)
+            break;
+        size_t n = len < avail ? len : avail;
+        size_t need = n;
+        if (dec->phase == PH_HEADER) {
+            unsigned v = dec->stage_len >= XB_MAGIC_SIZE ? xb_magic_version(dec->stage) : 0;
+            size_t want = v ? xb_header_size(v) : XB_MAGIC_SIZE;
+            need = want > dec->stage_len ? want - dec->stage_len : 1;
+        } else if (dec->phase == PH_IV) {
+            need = (size_t)dec->iv_left;
+        } else {
+            need = (size_t)dec->cur->hdr.elen - dec->cur->len;
+        }
+        if (need && n > need)
+            n = need;
+        memcpy(dst, p, n);
+        if (decoder_commit(dec, n) != XBCRYPT_OK)
+            break;
+        p += n;
+        len -= n;
+    }
+    return st->status;
+}
+
 static xbcrypt_status decoder_finish(struct xbcrypt_decoder *dec);
 
 static xbcrypt_status finish_of(void *obj)
@@ -442,6 +503,13 @@ xbcrypt_status xb_decoder_feed(xbcrypt_decoder *dec, const void *buf, size_t len
     if (!dec || (!buf && len))
         return XBCRYPT_E_ARG;
     return xb_stream_feed(&dec->st, dec, buffer_of, commit_of, buf, len);
+}
+
+xbcrypt_status xb_decoder_feed_shared(xbcrypt_decoder *dec, const void *buf, size_t len)
+{
+    if (!dec || (!buf && len))
+        return XBCRYPT_E_ARG;
+    return xb_stream_feed_shared(&dec->st, dec, decoder_shared, retire_one, buf, len);
 }
 
 xbcrypt_status xb_decoder_finish(xbcrypt_decoder *dec)

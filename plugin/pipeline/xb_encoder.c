@@ -48,6 +48,7 @@ static void encode_job(void *ctx, unsigned worker, xb_job **jobs, unsigned n)
     for (unsigned i = 0; i < n; i++)
         it[i] = (xb_chunk_item){.iv = jobs[i]->iv,
                                 .p = jobs[i]->buf + PLAIN_AT,
+                                .src = jobs[i]->src,
                                 .len = jobs[i]->len,
                                 .h = &jobs[i]->hdr,
                                 .detail = jobs[i]->detail,
@@ -215,6 +216,34 @@ static xbcrypt_status buffer_of(void *obj, void **buf, size_t *avail)
     return encoder_buffer(obj, buf, avail);
 }
 
+/* Input a caller lends (xb_stream_feed_shared): each whole chunk in it goes
+ * to the workers as a pointer, copied only by the worker that seals it; a
+ * chunk begun by an earlier call, or cut by the end of this one, is
+ * gathered by copy as feed() does.  Chunk boundaries are feed()'s. */
+static xbcrypt_status encoder_shared(void *obj, const uint8_t *p, size_t len)
+{
+    struct xbcrypt_encoder *enc = obj;
+    xb_stream *st = &enc->st;
+    while (len) {
+        void *dst;
+        size_t avail;
+        xbcrypt_status rc = encoder_buffer(enc, &dst, &avail);
+        if (rc != XBCRYPT_OK)
+            return rc;
+        size_t n = len < avail ? len : avail;
+        if (enc->cur->len == 0 && n == enc->chunk_limit)
+            enc->cur->src = p; /* all of it is here: no copy */
+        else
+            memcpy(dst, p, n);
+        rc = encoder_commit(enc, n);
+        if (rc != XBCRYPT_OK)
+            return rc;
+        p += n;
+        len -= n;
+    }
+    return st->status;
+}
+
 static xbcrypt_status commit_of(void *obj, size_t n)
 {
     return encoder_commit(obj, n);
@@ -258,6 +287,13 @@ xbcrypt_status xb_encoder_feed(xbcrypt_encoder *enc, const void *buf, size_t len
     if (!enc || (!buf && len))
         return XBCRYPT_E_ARG;
     return xb_stream_feed(&enc->st, enc, buffer_of, commit_of, buf, len);
+}
+
+xbcrypt_status xb_encoder_feed_shared(xbcrypt_encoder *enc, const void *buf, size_t len)
+{
+    if (!enc || (!buf && len))
+        return XBCRYPT_E_ARG;
+    return xb_stream_feed_shared(&enc->st, enc, encoder_shared, retire_one, buf, len);
 }
 
 xbcrypt_status xb_encoder_finish(xbcrypt_encoder *enc)

@@ -193,6 +193,8 @@ bool xb_pool_full(const xb_pool *p)
 xb_job *xb_pool_slot(xb_pool *p)
 {
     xb_job *job = &p->jobs[p->submitted % p->nslots];
+    job->src = NULL;
+    job->gen = p->gen;
     if (!job->buf && p->nspare) {
         p->nspare--;
         job->buf = p->spare[p->nspare].buf;

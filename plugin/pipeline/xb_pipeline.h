@@ -50,6 +50,9 @@ typedef struct xb_job {
     uint64_t index;          /* chunk number in the stream */
     uint64_t offset;         /* stream offset of the chunk's first byte */
     uint8_t *buf;            /* owned, reused from chunk to chunk */
+    const uint8_t *src;      /* NULL, or the job's input in a caller's shared
+                              * buffer, read in place (see xb_stream_unshare) */
+    uint64_t gen;            /* the pool's `gen` when the slot was taken */
     size_t cap;              /* allocated bytes of buf */
     size_t len;              /* bytes of input in buf */
     xb_header hdr;           /* decoder: the parsed header; encoder: filled by the worker */
@@ -101,6 +104,7 @@ typedef struct xb_pool {
     uint64_t wake_seq;       /* ... for the job with this seq */
     bool stopping;
     unsigned batch;          /* jobs a worker takes at once, 1..XB_BATCH_MAX */
+    uint64_t gen;            /* producer: shared input buffers handed in so far */
     bool draining;           /* the producer waits: take partial batches */
 } xb_pool;
 
@@ -118,8 +122,8 @@ void xb_pool_set_batch(xb_pool *p, unsigned batch);
 
 /* True when no slot is free for filling: retire the oldest first. */
 bool xb_pool_full(const xb_pool *p);
-/* The slot to fill next, with a spare buffer if it has none; only when
- * !xb_pool_full(). */
+/* The slot to fill next, with a spare buffer if it has none, no `src`, and
+ * the current `gen`; only when !xb_pool_full(). */
 xb_job *xb_pool_slot(xb_pool *p);
 /* Hands the filled slot to the workers. */
 void xb_pool_submit(xb_pool *p);

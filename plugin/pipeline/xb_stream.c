@@ -284,6 +284,29 @@ xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_
     return rc;
 }
 
+xbcrypt_status xb_stream_feed_shared(xb_stream *st, void *obj, xb_shared_fn fn,
+                                     bool (*retire)(void *owner, bool wait), const void *buf,
+                                     size_t len)
+{
+    xbcrypt_status rc = xb_stream_enter(st);
+    if (rc != XBCRYPT_OK)
+        return rc;
+    const uint64_t gen = ++st->pool.gen;
+    rc = xb_stream_usable(st);
+    if (rc == XBCRYPT_OK && len)
+        rc = fn(obj, buf, len);
+    /* Jobs leave in the order they were taken, so the older generations
+     * are the oldest jobs. */
+    while (rc == XBCRYPT_OK && xb_pool_pending(&st->pool) &&
+           st->pool.jobs[st->pool.retired % st->pool.nslots].gen < gen)
+        if (!retire(obj, true))
+            break;
+    if (rc == XBCRYPT_OK)
+        rc = st->status;
+    xb_stream_leave(st);
+    return rc;
+}
+
 void xb_stream_chunk_info(const xb_job *job, xbcrypt_chunk_info *info)
 {
     memset(info, 0, sizeof *info);

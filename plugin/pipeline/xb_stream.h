@@ -123,6 +123,22 @@ xbcrypt_status xb_stream_buffer(xb_stream *st, void *obj, xb_buffer_fn fn, void 
 xbcrypt_status xb_stream_commit(xb_stream *st, void *obj, xb_commit_fn fn, size_t n);
 xbcrypt_status xb_stream_finish(xb_stream *st, void *obj, xb_finish_fn fn);
 
+/*
+ * Shared input: a buffer the caller lends, which workers read in place
+ * (job->src) instead of a copy.  The caller keeps it readable and
+ * unchanged until the next shared feed or finish() on the object returns
+ * XBCRYPT_OK, or until the object is freed.  xb_stream_feed_shared runs
+ * `fn` (which takes chunks out of buf, setting job->src where a whole one
+ * is there) in a new generation under the re-entrancy guard, then retires
+ * (through `retire`) every job taken in earlier generations, so that the
+ * buffer before is no longer read.  The caller's buffers should be larger
+ * than the ring (megabytes) or that last step waits for the workers.
+ */
+typedef xbcrypt_status (*xb_shared_fn)(void *obj, const uint8_t *buf, size_t len);
+xbcrypt_status xb_stream_feed_shared(xb_stream *st, void *obj, xb_shared_fn fn,
+                                     bool (*retire)(void *owner, bool wait), const void *buf,
+                                     size_t len);
+
 /* Fills the public info for a retired job. */
 void xb_stream_chunk_info(const xb_job *job, xbcrypt_chunk_info *info);
 

@@ -186,6 +186,68 @@ START_TEST(test_short_pieces)
 }
 END_TEST
 
+/* ---- shared input (feed_shared) ---- */
+
+/*
+ * _i: index into sr_threads.  Lent pieces of every size (one call, whole
+ * chunks, pieces that cut chunks, headers and IVs, random) give the bytes
+ * feed() gives, in both directions, and a read-buffer size that cuts
+ * chunks short is honoured.  Each lent piece is poisoned and freed as soon
+ * as the next feed_shared() returns, so a worker reading it late fails the
+ * comparison (and ASan).
+ */
+START_TEST(test_shared_input)
+{
+    const unsigned n = sr_threads[_i];
+    static const size_t sizes[] = {0, 1, CS - 1, CS, CS + 1, NCH * CS + 333, 200000};
+    static const size_t splits[] = {0, CS, 7777, 61, 1};
+    for (unsigned z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        const size_t len = sizes[z];
+        uint8_t *p = gen_plain(len);
+        xbcrypt_settings s;
+        settings(&s, n, CS, key32);
+        s.read_buffer_size = 5 * CS + 100;
+        sink ref = {0};
+        encode_ok(&s, p, len, FEED_SPLIT, 0, 0, &ref);
+        for (unsigned sp = 0; sp < sizeof splits / sizeof splits[0]; sp++) {
+            if (splits[sp] == 1 && len > CS + 1)
+                continue; /* a call per byte: the small sizes say it all */
+            sink a = {0};
+            encode_ok(&s, p, len, FEED_SHARED, splits[sp], 0, &a);
+            assert_bytes_eq(a.data, a.len, ref.data, ref.len, "encoder, shared pieces");
+            sink_free(&a);
+            decode_ok(&s, ref.data, ref.len, FEED_SHARED, splits[sp], 0, p, len);
+        }
+        for (uint64_t seed = 1; seed <= 2; seed++) {
+            sink a = {0};
+            encode_ok(&s, p, len, FEED_SHARED_RANDOM, 3 * CS, seed, &a);
+            assert_bytes_eq(a.data, a.len, ref.data, ref.len, "encoder, random shared pieces");
+            sink_free(&a);
+            decode_ok(&s, ref.data, ref.len, FEED_SHARED_RANDOM, 3 * CS, seed, p, len);
+        }
+        sink_free(&ref);
+        free(p);
+    }
+}
+END_TEST
+
+/* Without AES (NONE) the decoder copies what it is lent instead of
+ * reading it in place; the result is the same. */
+START_TEST(test_shared_input_no_key)
+{
+    const size_t len = NCH * CS + 333;
+    uint8_t *p = gen_plain(len);
+    xbcrypt_settings s;
+    settings(&s, 2, CS, NULL);
+    s.algo = XBCRYPT_ALGO_NONE;
+    sink ref = {0};
+    encode_ok(&s, p, len, FEED_SPLIT, 0, 0, &ref);
+    decode_ok(&s, ref.data, ref.len, FEED_SHARED, 7777, 0, p, len);
+    sink_free(&ref);
+    free(p);
+}
+END_TEST
+
 typedef struct pipe_writer {
     int fd;
     const uint8_t *data;
@@ -350,15 +412,19 @@ START_TEST(test_worker_failure)
     snprintf(where, sizeof where, "chunk %u (offset %u)", k, k * REC);
 
     s.threads = n;
-    for (unsigned way = 0; way < 3; way++) {
+    for (unsigned way = 0; way < 5; way++) {
         sink out = {0};
         run_result r;
         if (way == 0)
             run_decoder(&s, good.data, good.len, FEED_SPLIT, 0, 0, &out, &r);
         else if (way == 1)
             run_decoder(&s, good.data, good.len, FEED_SPLIT, 7, 0, &out, &r);
-        else
+        else if (way == 2)
             run_decoder(&s, good.data, good.len, FEED_COMMIT_SHORT, 0, k + 1, &out, &r);
+        else if (way == 3)
+            run_decoder(&s, good.data, good.len, FEED_SHARED, 0, 0, &out, &r);
+        else
+            run_decoder(&s, good.data, good.len, FEED_SHARED, 7 * REC + 5, 0, &out, &r);
         ck_assert_msg(r.status == want, "damage %d k %u threads %u way %u: %s, wanted %s (%s)",
                       (int)dmg, k, n, way, xb_status_name(r.status), xb_status_name(want), r.msg);
         /* Exactly the chunks before k. */
@@ -1315,6 +1381,8 @@ static Suite *pipeline_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_short_pieces, 0, (int)(sizeof sr_threads / sizeof sr_threads[0]));
     tcase_add_loop_test(tc, test_real_pipe, 0, 2);
+    tcase_add_loop_test(tc, test_shared_input, 0, (int)(sizeof sr_threads / sizeof sr_threads[0]));
+    tcase_add_test(tc, test_shared_input_no_key);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("failures");

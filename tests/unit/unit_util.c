@@ -190,7 +190,20 @@ void chunk_log_fn(void *opaque, const xbcrypt_chunk_info *info)
 typedef struct stream {
     xbcrypt_encoder *enc;
     xbcrypt_decoder *dec;
+    /* FEED_SHARED: the buffers the object may still read (the last one
+     * lent, and the one before it after a failure), copies of pieces. */
+    uint8_t *lent[2];
+    size_t lent_len[2];
 } stream;
+
+/* Poisons and frees a lent buffer: an engine that reads it afterwards
+ * gets other bytes (and ASan reports the use after free). */
+static void lent_free(uint8_t *b, size_t n)
+{
+    if (b)
+        memset(b, 0x5a, n);
+    free(b);
+}
 
 static xbcrypt_status stream_buffer(stream *t, void **buf, size_t *avail)
 {
@@ -207,6 +220,28 @@ static xbcrypt_status stream_feed(stream *t, const void *buf, size_t len)
     return t->dec ? xb_decoder_feed(t->dec, buf, len) : xb_encoder_feed(t->enc, buf, len);
 }
 
+/* feed_shared() of a copy of in[0 .. n); once it returns OK, the buffer
+ * lent before it may no longer be read: it is poisoned and freed. */
+static xbcrypt_status stream_feed_shared(stream *t, const uint8_t *in, size_t n)
+{
+    uint8_t *b = malloc(n ? n : 1);
+    ck_assert_ptr_nonnull(b);
+    memcpy(b, in, n);
+    xbcrypt_status st = t->dec ? xb_decoder_feed_shared(t->dec, b, n)
+                               : xb_encoder_feed_shared(t->enc, b, n);
+    if (st == XBCRYPT_OK) {
+        lent_free(t->lent[1], t->lent_len[1]);
+    } else {
+        /* Until the object is freed both stay lent (feed_all stops here). */
+        ck_assert_ptr_null(t->lent[0]);
+        t->lent[0] = t->lent[1];
+        t->lent_len[0] = t->lent_len[1];
+    }
+    t->lent[1] = b;
+    t->lent_len[1] = n;
+    return st;
+}
+
 static xbcrypt_status feed_all(stream *t, const uint8_t *in, size_t len, enum feed_mode mode,
                                size_t split, uint64_t seed)
 {
@@ -214,6 +249,8 @@ static xbcrypt_status feed_all(stream *t, const uint8_t *in, size_t len, enum fe
     size_t pos = 0;
     if (mode == FEED_SPLIT && split == 0)
         return stream_feed(t, in, len);
+    if (mode == FEED_SHARED && split == 0)
+        return stream_feed_shared(t, in, len);
     while (pos < len) {
         size_t n;
         if (mode == FEED_COMMIT_SHORT) {
@@ -231,10 +268,14 @@ static xbcrypt_status feed_all(stream *t, const uint8_t *in, size_t len, enum fe
             if (st != XBCRYPT_OK)
                 return st;
         } else {
-            n = mode == FEED_RANDOM ? 1 + (size_t)(prng_next(&rng) % split) : split;
+            bool shared = mode == FEED_SHARED || mode == FEED_SHARED_RANDOM;
+            n = mode == FEED_RANDOM || mode == FEED_SHARED_RANDOM
+                    ? 1 + (size_t)(prng_next(&rng) % split)
+                    : split;
             if (n > len - pos)
                 n = len - pos;
-            xbcrypt_status st = stream_feed(t, in + pos, n);
+            xbcrypt_status st = shared ? stream_feed_shared(t, in + pos, n)
+                                       : stream_feed(t, in + pos, n);
             if (st != XBCRYPT_OK)
                 return st;
         }
@@ -248,7 +289,7 @@ static void run_stream(bool decrypt, const xbcrypt_settings *s, const uint8_t *i
                        run_result *r)
 {
     memset(r, 0, sizeof *r);
-    stream t = {NULL, NULL};
+    stream t = {0};
     xbcrypt_status st =
         decrypt ? xb_decoder_new(s, sink_write, out, &t.dec, r->msg, sizeof r->msg)
                 : xb_encoder_new(s, sink_write, out, &t.enc, r->msg, sizeof r->msg);
@@ -271,6 +312,8 @@ static void run_stream(bool decrypt, const xbcrypt_settings *s, const uint8_t *i
         xb_encoder_stats(t.enc, &r->stats);
     xb_decoder_free(t.dec);
     xb_encoder_free(t.enc);
+    lent_free(t.lent[0], t.lent_len[0]);
+    lent_free(t.lent[1], t.lent_len[1]);
 }
 
 void run_encoder(const xbcrypt_settings *s, const uint8_t *in, size_t len, enum feed_mode mode,

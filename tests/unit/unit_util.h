@@ -86,7 +86,10 @@ void chunk_log_fn(void *opaque, const xbcrypt_chunk_info *info);
 enum feed_mode {
     FEED_SPLIT,       /* feed() in pieces of `split` bytes (0 = one call) */
     FEED_RANDOM,      /* feed() in pieces of 1 .. `split` bytes, PRNG-chosen */
-    FEED_COMMIT_SHORT /* buffer() then commit() of 1 .. avail bytes, PRNG-chosen */
+    FEED_COMMIT_SHORT, /* buffer() then commit() of 1 .. avail bytes, PRNG-chosen */
+    FEED_SHARED,      /* feed_shared() of copies in pieces of `split` bytes (0 = one call),
+                       * each poisoned and freed as soon as the contract allows */
+    FEED_SHARED_RANDOM /* the same in pieces of 1 .. `split` bytes */
 };
 
 typedef struct run_result {
