@@ -123,6 +123,11 @@ START_TEST(test_decrypt_fixture)
          * mapped input of the CLI), the lent pieces freed as soon as the
          * engine lets them go. */
         for (unsigned sp = 0; sp < 8; sp++) {
+            /* Lent in 1- and 7-byte pieces (headers and IVs cut
+             * everywhere) only when small: a malloc'd piece per few bytes of
+             * a large file says nothing more, slowly. */
+            if (sp >= 4 && splits[sp % 4] != 0 && splits[sp % 4] < 4096 && len > (64u << 10))
+                continue;
             s.threads = thread_counts[t];
             log->n = 0;
             sink out = {0};

@@ -226,7 +226,8 @@ static xbcrypt_status stream_feed_shared(stream *t, const uint8_t *in, size_t n)
 {
     uint8_t *b = malloc(n ? n : 1);
     ck_assert_ptr_nonnull(b);
-    memcpy(b, in, n);
+    if (n)
+        memcpy(b, in, n);
     xbcrypt_status st = t->dec ? xb_decoder_feed_shared(t->dec, b, n)
                                : xb_encoder_feed_shared(t->enc, b, n);
     if (st == XBCRYPT_OK) {
