@@ -27,7 +27,9 @@
 # time), against the engine's stated bound for the transform with chunk
 # size C = 64 KiB, ((2N+1)B+2 + 1 MiB / (C + 772) + open members + 17) x (C + 672)
 # (B = 16 where bench/hwlimit -m finds the multi-buffer kernels, else 1),
-# plus the 1 MiB read buffer and 16 MiB for the process.
+# plus the 1 MiB read buffer and 16 MiB for the process; when N is at least
+# the number of CPUs the input is mapped (xbcrypt-compat/xbc_mapped.h) and
+# two slices of 8 MiB of it count too.
 #
 # A benchmark for a person to run, not a test.  On a shared machine the
 # numbers move; the load average is printed before and after.  Needs bash,
@@ -140,6 +142,11 @@ for n in $threads; do
     bound=$(awk -v n="$n" -v m="$members" -v c=65536 -v B="$batch" \
         'BEGIN { b = ((2 * n + 1) * B + 2 + 1048576 / (c + 772) + m + 17) * (c + 672)
                  printf "%.1f", (b + 17 * 1048576) / 1048576 }')
+    if ((n >= $(nproc))); then
+        bound=$(awk -v b="$bound" -v s="$(awk -v n="$n" 'BEGIN { r = ((2 * n + 1) * 16 + 2) * 65536 + 1048576
+            if (r < 8388608) r = 8388608; printf "%d", int((r + 1048575) / 1048576) }')" \
+            'BEGIN { printf "%.1f", b + 2 * s }')
+    fi
     modes="encrypt decrypt verify"
     [[ ${BENCH_MEMBER:-1} == 0 ]] && modes=""
     for mode in $modes; do

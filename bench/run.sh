@@ -25,7 +25,11 @@
 #     ((2N+1)B+2) x (chunk + 100) + read buffer (10 MiB) + 16 MiB, where B,
 #     the chunks a worker takes at once, is min(16, 4 MiB / chunk) with the
 #     multi-buffer backend (1 under 5, and always 1 without it): 2N+3 slots
-#     when B = 1, as before.
+#     when B = 1, as before; plus, when N is at least the number of CPUs
+#     (the CLI then maps the input file and lends it to the workers, see
+#     xbcrypt-compat/xbc_mapped.h), two slices of the mapping, whose
+#     page-cache pages count in RSS while mapped: slice = max(8 MiB, the
+#     ring's bytes + 1 MiB), rounded up to a MiB.
 # Right after each decrypt row, the same file and N through --verify (no
 # output) and --rekey (decrypt + encrypt under a second key, to /dev/null),
 # with two more columns: vs dec = MB/s / the decrypt row's MB/s, and the
@@ -233,6 +237,19 @@ batch_for() {
     echo "$b"
 }
 
+# The bytes the CLI lends the engine at once from a mapped input
+# (xbc_map_slice in xbcrypt-compat/xbc_mapped.c): the ring of N workers at
+# CHUNK bytes plus 1 MiB, at least 8 MiB, rounded up to a MiB.
+map_slice() {
+    local n=$1 chunk=$2 mib=1048576 b
+    b=$((4 * mib / chunk))
+    ((b > 16)) && b=16
+    ((b < 5)) && b=1
+    local ring=$((((2 * n + 1) * b + 2) * chunk + mib))
+    ((ring < 8 * mib)) && ring=$((8 * mib))
+    echo $(((ring + mib - 1) / mib * mib))
+}
+
 over=0
 # row DIRECTION CHUNK N INPUT: measures one setting (best of $runs, hwlimit
 # alternating) and prints its row.  Sets $speed (MB/s).  verify and rekey
@@ -289,6 +306,7 @@ row() {
     esac
     local slots=$(((2 * n + 1) * batch + 2))
     local bound=$((rings * slots * (chunk + 100) + 10 * 1048576 + 16 * 1048576)) verdict
+    if ((n >= cores)); then bound=$((bound + 2 * $(map_slice "$n" "$chunk"))); fi
     if ((peak * 1024 <= bound)); then verdict=OK; else verdict=OVER; over=1; fi
     local line
     line=$(awk -v d="$direction" -v c="$(chunk_name "$chunk")" -v n="$n" -v s="$speed" \

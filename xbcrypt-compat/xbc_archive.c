@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the inner check --------------------------------------------------- */
@@ -118,6 +119,10 @@ struct arun {
     uint64_t bytes_in;
     int read_errno;
     double t0;
+    struct xbc_map map;  /* the input, when mapped; unmapped after the transform is freed */
+    uint64_t map_size;   /* bytes mapped */
+    bool shrank;         /* the mapped file ended sooner */
+    uint64_t next_report;
 };
 
 /* A path for a name=value line: bytes outside printable ASCII, space, '='
@@ -156,14 +161,51 @@ static void on_member(void *opaque, const xbcrypt_member_info *mi)
              mi->closed ? "" : ", never closed");
 }
 
+static void archive_progress(void *opaque, uint64_t bytes)
+{
+    struct arun *r = opaque;
+    r->bytes_in = bytes;
+    xbc_progress_update(&r->pg, r->bytes_in);
+    if (r->o->verbose && r->bytes_in >= r->next_report) {
+        info("%" PRIu64 " MiB read, %.1f s", r->bytes_in >> 20, xbc_now() - r->t0);
+        while (r->next_report <= r->bytes_in)
+            r->next_report += REPORT_STEP;
+    }
+}
+
+static xbcrypt_status lend_to_archive(void *obj, const void *buf, size_t len)
+{
+    return xb_archive_feed_shared(obj, buf, len);
+}
+
+/* A regular file, when the workers take every CPU: mapped and lent to the
+ * transform (xbc_mapped.h).  Then the fd stands past what was mapped, for
+ * the read loop to take what the file grew by. */
+static xbcrypt_status archive_lend(struct arun *r, int fd)
+{
+    const size_t slice = xbc_map_slice(r->o->threads, r->o->chunk_size);
+    struct stat fst;
+    off_t start;
+    if (!slice || fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode) ||
+        (start = lseek(fd, 0, SEEK_CUR)) < 0 || fst.st_size <= start ||
+        xbc_map_open(&r->map, fd, (uint64_t)start, (uint64_t)(fst.st_size - start)) != 0)
+        return XBCRYPT_OK;
+    r->map_size = (uint64_t)(fst.st_size - start);
+    xbcrypt_status st = xbc_map_lend(&r->map, fd, (uint64_t)start, slice, lend_to_archive, r->a,
+                                     archive_progress, r, &r->bytes_in, &r->shrank);
+    if (st == XBCRYPT_OK && !r->shrank && lseek(fd, fst.st_size, SEEK_SET) < 0)
+        r->read_errno = errno;
+    return st;
+}
+
 /* Reads the input to its end into the transform, then finishes it. */
 static xbcrypt_status archive_pump(struct arun *r, int fd)
 {
     static unsigned char buf[READ_SIZE];
-    xbcrypt_status st = XBCRYPT_OK;
-    uint64_t next_report = REPORT_STEP;
     r->t0 = xbc_now();
-    for (;;) {
+    r->next_report = REPORT_STEP;
+    xbcrypt_status st = archive_lend(r, fd);
+    while (st == XBCRYPT_OK && !r->shrank && !r->read_errno) {
         ssize_t n;
         do
             n = read(fd, buf, sizeof buf);
@@ -176,15 +218,9 @@ static xbcrypt_status archive_pump(struct arun *r, int fd)
             st = xb_archive_finish(r->a);
             break;
         }
-        r->bytes_in += (uint64_t)n;
-        xbc_progress_update(&r->pg, r->bytes_in);
         if ((st = xb_archive_feed(r->a, buf, (size_t)n)) != XBCRYPT_OK)
             break;
-        if (r->o->verbose && r->bytes_in >= next_report) {
-            info("%" PRIu64 " MiB read, %.1f s", r->bytes_in >> 20, xbc_now() - r->t0);
-            while (next_report <= r->bytes_in)
-                next_report += REPORT_STEP;
-        }
+        archive_progress(r, r->bytes_in + (uint64_t)n);
     }
     xbc_progress_finish(&r->pg);
     return st;
@@ -237,6 +273,10 @@ static int archive_report(const struct arun *r, xbcrypt_status st, const char *o
                           const xbcrypt_archive_summary *sum)
 {
     const struct xbc_options *o = r->o;
+    if (r->shrank) {
+        xbc_say_shrank(o->input ? o->input : "standard input", r->map_size, r->bytes_in);
+        return -1;
+    }
     if (r->read_errno) {
         error("reading %s at byte %" PRIu64 ": %s", o->input ? o->input : "standard input",
               r->bytes_in, strerror(r->read_errno));
@@ -440,6 +480,7 @@ int xbc_run_archive(const struct xbc_options *o)
 done:
     xbc_envelope_end(&env, rc == 0 || partial);
     xb_archive_free(r.a);
+    xbc_map_close(&r.map); /* only now: the workers read it until the transform is freed */
     xb_key_free(key);
     xb_key_free(new_key);
     if (in_fd != STDIN_FILENO)

@@ -1,5 +1,6 @@
 /* xbc_common.c - what every mode of the xbcrypt drop-in shares; see xbc_common.h. */
 #include "xbc_common.h"
+#include "xbc_mapped.h"
 #include "xbc_progress.h"
 
 #include <errno.h>
@@ -109,6 +110,11 @@ xbcrypt_key *xbc_load_key(const char *path, xbcrypt_algo algo)
 int xbc_sink_write(void *opaque, const void *buf, size_t len)
 {
     struct xbc_sink *s = opaque;
+    if (xbc_map_faulted()) {
+        /* Made from pages of a file that shrank under its mapping. */
+        s->error = EIO;
+        return s->error;
+    }
     const unsigned char *p = buf;
     while (len > 0) {
         ssize_t n = write(s->fd, p, len > (size_t)1 << 30 ? (size_t)1 << 30 : len);
@@ -182,12 +188,47 @@ void xbc_stream_free(struct xbc_stream *s)
     xb_encoder_free(s->enc);
     s->dec = NULL;
     s->enc = NULL;
+    /* Only now: until the engine is freed its workers may read it. */
+    xbc_map_close(&s->map);
+}
+
+static void pump_progress(struct xbc_stream *s, struct xbc_pump *p, uint64_t *next_report)
+{
+    if (p->progress)
+        xbc_progress_update(p->progress, p->bytes_in);
+    if (p->verbose && p->bytes_in >= *next_report) {
+        xbcrypt_stats stats;
+        xbc_stream_stats(s, &stats);
+        info("%" PRIu64 " MiB read, %" PRIu64 " chunks done, %.1f s", p->bytes_in >> 20,
+             stats.chunks, xbc_now() - p->t0);
+        while (*next_report <= p->bytes_in)
+            *next_report += PROGRESS_STEP;
+    }
+}
+
+struct lend_ctx {
+    struct xbc_stream *s;
+    struct xbc_pump *p;
+    uint64_t *next_report;
+};
+
+static xbcrypt_status lend_to_stream(void *obj, const void *buf, size_t len)
+{
+    struct xbc_stream *s = obj;
+    return s->decrypt ? xb_decoder_feed_shared(s->dec, buf, len)
+                      : xb_encoder_feed_shared(s->enc, buf, len);
+}
+
+static void lent_progress(void *opaque, uint64_t bytes)
+{
+    struct lend_ctx *c = opaque;
+    c->p->bytes_in = bytes;
+    pump_progress(c->s, c->p, c->next_report);
 }
 
 xbcrypt_status xbc_pump(struct xbc_stream *s, struct xbc_pump *p)
 {
     xbcrypt_status st;
-    xbcrypt_stats stats;
     uint64_t next_report = PROGRESS_STEP;
     p->t0 = xbc_now();
     p->bytes_in = 0;
@@ -208,6 +249,20 @@ xbcrypt_status xbc_pump(struct xbc_stream *s, struct xbc_pump *p)
         if (pos >= 0) {
             p->size_known = true;
             p->size = size > pos ? (uint64_t)(size - pos) : 0;
+        }
+    }
+    const off_t start = p->size_known ? lseek(p->fd, 0, SEEK_CUR) : -1;
+    if (start >= 0 && p->size > 0 && p->slice > 0 &&
+        xbc_map_open(&s->map, p->fd, (uint64_t)start, p->size) == 0) {
+        struct lend_ctx c = {s, p, &next_report};
+        st = xbc_map_lend(&s->map, p->fd, (uint64_t)start, p->slice, lend_to_stream, s,
+                          lent_progress, &c, &p->bytes_in, &p->shrank);
+        if (st != XBCRYPT_OK || p->shrank)
+            goto out;
+        /* The rest, if it grew meanwhile, is read as from a pipe. */
+        if (lseek(p->fd, (off_t)p->size, SEEK_CUR) < 0) {
+            p->read_errno = errno;
+            goto out;
         }
     }
     for (;;) {
@@ -235,18 +290,11 @@ xbcrypt_status xbc_pump(struct xbc_stream *s, struct xbc_pump *p)
             break;
         }
         p->bytes_in += (uint64_t)n;
-        if (p->progress)
-            xbc_progress_update(p->progress, p->bytes_in);
         if ((st = stream_commit(s, (size_t)n)) != XBCRYPT_OK)
             break;
-        if (p->verbose && p->bytes_in >= next_report) {
-            xbc_stream_stats(s, &stats);
-            info("%" PRIu64 " MiB read, %" PRIu64 " chunks done, %.1f s", p->bytes_in >> 20,
-                 stats.chunks, xbc_now() - p->t0);
-            while (next_report <= p->bytes_in)
-                next_report += PROGRESS_STEP;
-        }
+        pump_progress(s, p, &next_report);
     }
+out:
     if (p->progress)
         xbc_progress_finish(p->progress);
     return st;
@@ -379,6 +427,15 @@ void xbc_settings(const struct xbc_options *o, xbcrypt_algo algo, const xbcrypt_
     set->threads = o->threads;
 }
 
+void xbc_say_shrank(const char *in_name, uint64_t size, uint64_t got)
+{
+    error("%s shrank while it was read: it had %" PRIu64 " bytes to read when reading began, "
+          "and it ended after %" PRIu64 "; the output is incomplete",
+          in_name, size, got);
+    hint("something truncated or rewrote the file during the run; run again when nothing "
+         "writes to it");
+}
+
 int xbc_report(const struct xbc_options *o, const struct xbc_stream *s, const struct xbc_pump *p,
                xbcrypt_status st, const char *out_name)
 {
@@ -386,11 +443,7 @@ int xbc_report(const struct xbc_options *o, const struct xbc_stream *s, const st
     xbc_stream_stats(s, &stats);
     const char *in_name = o->input ? o->input : "standard input";
     if (p->shrank) {
-        error("%s shrank while it was read: it had %" PRIu64 " bytes to read when reading began, "
-              "and it ended after %" PRIu64 "; the output is incomplete",
-              in_name, p->size, p->bytes_in);
-        hint("something truncated or rewrote the file during the run; run again when nothing "
-             "writes to it");
+        xbc_say_shrank(in_name, p->size, p->bytes_in);
         return -1;
     }
     if (p->grew && st == XBCRYPT_OK)

@@ -14,6 +14,7 @@
 #define XBC_COMMON_H
 
 #include "xb_engine.h"
+#include "xbc_mapped.h"
 #include "xbc_options.h"
 #include "xbc_output.h"
 
@@ -59,6 +60,7 @@ struct xbc_stream {
     bool decrypt;
     xbcrypt_encoder *enc;
     xbcrypt_decoder *dec;
+    struct xbc_map map; /* the input, when xbc_pump() mapped it; unmapped by xbc_stream_free() */
 };
 
 /* Makes the encoder, or with s->decrypt the decoder, over `set`, writing
@@ -76,6 +78,8 @@ struct xbc_pump {
     int fd;                        /* in: the input */
     bool verbose;                  /* in: -v lines every 100 MiB */
     struct xbc_progress *progress; /* in: updated after every read; may be NULL */
+    size_t slice;                  /* in: map a regular file and lend it to the engine in
+                                    * slices of this many bytes (xbc_map_slice); 0: read() */
     double t0;                     /* out: when the loop started */
     uint64_t bytes_in;             /* out: bytes read from fd */
     int read_errno;                /* out: 0, or why a read failed */
@@ -126,6 +130,10 @@ void xbc_settings(const struct xbc_options *o, xbcrypt_algo algo, const xbcrypt_
  * shrank, a read error, a write error, or the engine's message naming the chunk, and a hint).
  * Returns 0 when the whole input went through.
  */
+/* The error (and hint) for an input file that ended after `got` of the
+ * `size` bytes it had when reading began. */
+void xbc_say_shrank(const char *in_name, uint64_t size, uint64_t got);
+
 int xbc_report(const struct xbc_options *o, const struct xbc_stream *s, const struct xbc_pump *p,
                xbcrypt_status st, const char *out_name);
 

@@ -165,6 +165,7 @@ static void harden(void)
     (void)setrlimit(RLIMIT_CORE, &none);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
+    xbc_map_guard_install();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fatal_signal;
@@ -234,7 +235,8 @@ static int run(const struct xbc_options *o)
                  o->threads == 1 ? "" : "s", o->chunk_size, o->read_buffer_size);
     }
     xbc_progress_start(&pg, o->progress, in_fd, !o->output);
-    struct xbc_pump pump = {.fd = in_fd, .verbose = o->verbose, .progress = &pg};
+    struct xbc_pump pump = {.fd = in_fd, .verbose = o->verbose, .progress = &pg,
+                            .slice = xbc_map_slice(o->threads, o->chunk_size)};
     st = xbc_pump(&s, &pump);
     xbc_stream_stats(&s, &stats);
     if (xbc_report(o, &s, &pump, st, out_name) != 0) {

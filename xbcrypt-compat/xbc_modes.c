@@ -57,6 +57,7 @@ static xbcrypt_status decode_all(struct run *r, const struct xbc_options *o,
     r->p.fd = r->in_fd;
     r->p.verbose = o->verbose;
     r->p.progress = &r->pg;
+    r->p.slice = xbc_map_slice(o->threads, o->chunk_size);
     st = xbc_pump(&r->s, &r->p);
     xbc_stream_stats(&r->s, &r->stats);
     return st;
