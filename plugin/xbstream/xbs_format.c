@@ -135,16 +135,36 @@ static uint32_t gf2_mul(uint32_t a, uint32_t b)
     return product;
 }
 
+/* x^(8 * 2^k) mod P for k = 0 .. 63: the squarings the combine below would
+ * otherwise redo on every call (tests/unit/test_xbstream.c recomputes
+ * them). */
+static const uint32_t crc_byte_powers[64] = {
+    0x00800000u, 0x00008000u, 0xedb88320u, 0xb1e6b092u,
+    0xa06a2517u, 0xed627daeu, 0x88d14467u, 0xd7bbfe6au,
+    0xec447f11u, 0x8e7ea170u, 0x6427800eu, 0x4d47bae0u,
+    0x09fe548fu, 0x83852d0fu, 0x30362f1au, 0x7b5a9cc3u,
+    0x31fec169u, 0x9fec022au, 0x6c8dedc4u, 0x15d6874du,
+    0x5fde7a4eu, 0xbad90e37u, 0x2e4e5eefu, 0x4eaba214u,
+    0xa8a472c0u, 0x429a969eu, 0x148d302au, 0xc40ba6d0u,
+    0xc4e22c3cu, 0x40000000u, 0x20000000u, 0x08000000u,
+    0x00800000u, 0x00008000u, 0xedb88320u, 0xb1e6b092u,
+    0xa06a2517u, 0xed627daeu, 0x88d14467u, 0xd7bbfe6au,
+    0xec447f11u, 0x8e7ea170u, 0x6427800eu, 0x4d47bae0u,
+    0x09fe548fu, 0x83852d0fu, 0x30362f1au, 0x7b5a9cc3u,
+    0x31fec169u, 0x9fec022au, 0x6c8dedc4u, 0x15d6874du,
+    0x5fde7a4eu, 0xbad90e37u, 0x2e4e5eefu, 0x4eaba214u,
+    0xa8a472c0u, 0x429a969eu, 0x148d302au, 0xc40ba6d0u,
+    0xc4e22c3cu, 0x40000000u, 0x20000000u, 0x08000000u,
+};
+
 uint32_t xbs_crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
 {
-    /* Appending n bytes multiplies A's remainder by x^(8n): square and
-     * multiply over the bits of 8n. */
-    uint32_t power = CRC_ONE >> 8, shift = CRC_ONE; /* x^8, x^0 */
-    for (uint64_t n = len_b; n; n >>= 1) {
-        if (n & 1u)
-            shift = gf2_mul(shift, power);
-        power = gf2_mul(power, power);
-    }
+    /* Appending n bytes multiplies A's remainder by x^(8n): one product
+     * per set bit of n. */
+    uint32_t shift = CRC_ONE; /* x^0 */
+    for (unsigned k = 0; len_b; k++, len_b >>= 1)
+        if (len_b & 1u)
+            shift = gf2_mul(shift, crc_byte_powers[k]);
     return gf2_mul(shift, crc_a) ^ crc_b;
 }
 

@@ -19,6 +19,8 @@ struct xbs_walk {
     xbs_header hdr;           /* the chunk being read; path points into stage */
     xbs_member *cur;          /* its member (NULL for an ignorable chunk) */
     bool ignore;              /* the chunk is an ignorable one being skipped */
+    bool unknown;             /* its type is unknown and not ignorable: its path is read
+                               * only to name it in the error */
     uint64_t chunk_pos;       /* archive offset of its magic */
     uint64_t chunk_index;     /* its number */
     uint64_t pos;             /* archive bytes taken */
@@ -211,6 +213,13 @@ static void chunk_done(xbs_walk *w)
 static xbs_event_type start_chunk(xbs_walk *w, xbs_event *ev)
 {
     char at[256];
+    if (w->unknown) {
+        char q[160];
+        xbs_path_quote(q, sizeof q, w->stage + XBS_PREFIX_SIZE, w->hdr.plen);
+        return fail(w, XBS_UNKNOWN_TYPE, "%s (0x%02x) at archive chunk %llu (offset %llu), member '%s'",
+                    xbs_result_text(XBS_UNKNOWN_TYPE), (unsigned)w->hdr.type,
+                    (unsigned long long)w->chunk_index, (unsigned long long)w->chunk_pos, q);
+    }
     xbs_result r = xbs_header_decode(w->stage, &w->hdr);
     if (r != XBS_OK) {
         where(w, at, sizeof at);
@@ -453,6 +462,12 @@ xbs_event_type xbs_walk_next(xbs_walk *w, const uint8_t *in, size_t in_len, size
                 return ev->type = XBS_EV_MORE;
             if (w->state == ST_PREFIX) {
                 xbs_result r = xbs_prefix_decode(w->stage, &w->hdr);
+                if (r == XBS_UNKNOWN_TYPE) {
+                    w->unknown = true;
+                    w->need = XBS_PREFIX_SIZE + w->hdr.plen;
+                    w->state = ST_HEADER;
+                    continue;
+                }
                 if (r != XBS_OK) {
                     t = fail(w, r, "%s at archive chunk %llu (offset %llu)", xbs_result_text(r),
                              (unsigned long long)w->chunk_index,

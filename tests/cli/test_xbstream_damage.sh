@@ -132,7 +132,7 @@ $TOOL make "$A/unknown.xbs" "$A/src" --extra "unknown:ok.ibd"
 # The engine stops at the chunk's type byte, before its path: the message
 # names the archive chunk and offset, not yet the member (reported to
 # xbs-engine; when it does, make this "ok\.ibd").
-every_mode "an unknown chunk type" "unknown chunk type.*archive chunk 2 \\(offset 1083\\)" "$A/unknown.xbs"
+every_mode "an unknown chunk type" "unknown chunk type.*archive chunk 2 \\(offset 1083\\), member 'ok.ibd'" "$A/unknown.xbs"
 
 $TOOL make "$A/ignorable.xbs" "$A/src" --extra "ignorable:ok.ibd"
 case_ "an unknown but ignorable chunk is skipped"

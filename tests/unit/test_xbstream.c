@@ -271,6 +271,20 @@ START_TEST(test_crc_combine)
         ck_assert_uint_eq(xbs_crc32_combine(xb_crc32(buf, a), xb_crc32(buf + a, b), b), whole);
     }
     free(buf);
+    /* Lengths no buffer here has: appending 2^k bytes twice is appending
+     * 2^(k+1), for every power the combine keeps in its table, and sums of
+     * lengths compose. */
+    const uint32_t c = 0x12345678u;
+    for (unsigned k = 0; k < 63; k++) {
+        const uint64_t n = (uint64_t)1 << k;
+        uint32_t twice = xbs_crc32_combine(xbs_crc32_combine(c, 0, n), 0, n);
+        ck_assert_msg(twice == xbs_crc32_combine(c, 0, 2 * n), "2^%u bytes twice", k);
+    }
+    static const uint64_t lens[][2] = {{(uint64_t)1 << 40, 12345}, {UINT64_MAX / 3, 977},
+                                       {65568, ((uint64_t)1 << 62) + 1}};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+        ck_assert_uint_eq(xbs_crc32_combine(xbs_crc32_combine(c, 0, lens[i][0]), 0, lens[i][1]),
+                          xbs_crc32_combine(c, 0, lens[i][0] + lens[i][1]));
 }
 END_TEST
 
@@ -539,6 +553,7 @@ START_TEST(test_types_and_order)
     ab_chunk(&b, 'Z', 0, "a", 2, "34", 2);
     ab_e(&b, "a");
     expect_fail(&b, XBCRYPT_E_ARCHIVE, "unknown chunk type");
+    expect_fail(&b, XBCRYPT_E_ARCHIVE, "(0x5a) at archive chunk 1 (offset 37), member 'a'");
     /* Ignorable: skipped whole, even with a bad CRC. */
     b.len = 0;
     ab_p(&b, "a", 0, "12", 2);
