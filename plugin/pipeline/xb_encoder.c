@@ -216,37 +216,28 @@ static xbcrypt_status buffer_of(void *obj, void **buf, size_t *avail)
     return encoder_buffer(obj, buf, avail);
 }
 
+static xbcrypt_status commit_of(void *obj, size_t n)
+{
+    return encoder_commit(obj, n);
+}
+
 /* Input a caller lends (xb_stream_feed_shared): each whole chunk in it goes
  * to the workers as a pointer, copied only by the worker that seals it; a
  * chunk begun by an earlier call, or cut by the end of this one, is
  * gathered by copy as feed() does.  Chunk boundaries are feed()'s. */
+static bool lend_of(void *obj, const uint8_t *p, size_t n)
+{
+    struct xbcrypt_encoder *enc = obj;
+    if (enc->cur->len != 0 || n != enc->chunk_limit)
+        return false;
+    enc->cur->src = p; /* all of it is here: no copy */
+    return true;
+}
+
 static xbcrypt_status encoder_shared(void *obj, const uint8_t *p, size_t len)
 {
     struct xbcrypt_encoder *enc = obj;
-    xb_stream *st = &enc->st;
-    while (len) {
-        void *dst;
-        size_t avail;
-        xbcrypt_status rc = encoder_buffer(enc, &dst, &avail);
-        if (rc != XBCRYPT_OK)
-            return rc;
-        size_t n = len < avail ? len : avail;
-        if (enc->cur->len == 0 && n == enc->chunk_limit)
-            enc->cur->src = p; /* all of it is here: no copy */
-        else
-            memcpy(dst, p, n);
-        rc = encoder_commit(enc, n);
-        if (rc != XBCRYPT_OK)
-            return rc;
-        p += n;
-        len -= n;
-    }
-    return st->status;
-}
-
-static xbcrypt_status commit_of(void *obj, size_t n)
-{
-    return encoder_commit(obj, n);
+    return xb_stream_feed_all(&enc->st, enc, buffer_of, commit_of, lend_of, p, len);
 }
 
 static xbcrypt_status encoder_finish(struct xbcrypt_encoder *enc)

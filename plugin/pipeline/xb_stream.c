@@ -250,8 +250,9 @@ xbcrypt_status xb_stream_finish(xb_stream *st, void *obj, xb_finish_fn fn)
     return rc;
 }
 
-static xbcrypt_status feed_all(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_commit_fn commit,
-                               const void *buf, size_t len)
+xbcrypt_status xb_stream_feed_all(xb_stream *st, void *obj, xb_buffer_fn buffer,
+                                  xb_commit_fn commit, xb_lend_fn lend, const void *buf,
+                                  size_t len)
 {
     const uint8_t *p = buf;
     while (len) {
@@ -263,7 +264,8 @@ static xbcrypt_status feed_all(xb_stream *st, void *obj, xb_buffer_fn buffer, xb
         if (avail == 0) /* never while OK; a loop that cannot progress must not spin */
             return xb_stream_fail(st, XBCRYPT_E_STATE, "%s", "the engine offered no room for input");
         size_t n = len < avail ? len : avail;
-        memcpy(dst, p, n);
+        if (!lend || !lend(obj, p, n))
+            memcpy(dst, p, n);
         rc = commit(obj, n);
         if (rc != XBCRYPT_OK)
             return rc;
@@ -279,7 +281,7 @@ xbcrypt_status xb_stream_feed(xb_stream *st, void *obj, xb_buffer_fn buffer, xb_
     xbcrypt_status rc = xb_stream_enter(st);
     if (rc != XBCRYPT_OK)
         return rc;
-    rc = feed_all(st, obj, buffer, commit, buf, len);
+    rc = xb_stream_feed_all(st, obj, buffer, commit, NULL, buf, len);
     xb_stream_leave(st);
     return rc;
 }

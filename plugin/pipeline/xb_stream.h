@@ -135,6 +135,14 @@ xbcrypt_status xb_stream_finish(xb_stream *st, void *obj, xb_finish_fn fn);
  * than the ring (megabytes) or that last step waits for the workers.
  */
 typedef xbcrypt_status (*xb_shared_fn)(void *obj, const uint8_t *buf, size_t len);
+/* feed() without the re-entrancy guard, for an xb_shared_fn: buffer(), a
+ * copy, commit(), until all is in; when `lend` is not NULL it is asked
+ * first, after each buffer(), whether the object takes the n bytes at p in
+ * place (then nothing is copied). */
+typedef bool (*xb_lend_fn)(void *obj, const uint8_t *p, size_t n);
+xbcrypt_status xb_stream_feed_all(xb_stream *st, void *obj, xb_buffer_fn buffer,
+                                  xb_commit_fn commit, xb_lend_fn lend, const void *buf,
+                                  size_t len);
 xbcrypt_status xb_stream_feed_shared(xb_stream *st, void *obj, xb_shared_fn fn,
                                      bool (*retire)(void *owner, bool wait), const void *buf,
                                      size_t len);
