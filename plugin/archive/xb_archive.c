@@ -839,6 +839,11 @@ static xbcrypt_status open_feed(xbcrypt_archive *a, xa_member *m, const uint8_t 
                 const size_t elen = (size_t)m->hdr.elen;
                 if (!buf_grow(a, m, FRONT + elen + TAIL))
                     return fail_member(a, XBCRYPT_E_NOMEM, m, "out of memory for the chunk");
+                /* The worker checks these bytes against the chunk's stored
+                 * CRC-32 before anything else (xb_chunk_open_many): that is
+                 * their archive CRC too, so the walker need not read them
+                 * a second time. */
+                xbs_walk_vouch(a->tally.walk, p, elen, m->hdr.crc);
                 m->src = p;
                 m->len = elen;
                 m->in_pos += elen;
@@ -1040,7 +1045,11 @@ static xbcrypt_status walk(xbcrypt_archive *a, const uint8_t *p, size_t len)
         xbs_event_type t = xbs_walk_next(a->tally.walk, p, len, &used, &ev);
         if (t == XBS_EV_ERROR)
             return fail_walker(a);
-        if (on_event(a, &ev) != XBCRYPT_OK)
+        xbcrypt_status rc = on_event(a, &ev);
+        /* The archive CRC of the event's bytes, but for the XBCRYPT
+         * payloads on_event vouched for (open_feed). */
+        xbs_walk_data_done(a->tally.walk);
+        if (rc != XBCRYPT_OK)
             return st->status;
         if (p)
             p += used;
@@ -1193,6 +1202,7 @@ xbcrypt_status xb_archive_new(const xbcrypt_archive_settings *s, xbcrypt_write_f
         xb_archive_free(a);
         return rc;
     }
+    xbs_walk_set_lazy(a->tally.walk, true); /* see walk() and open_feed() */
     a->tally_open = true;
     *out = a;
     return XBCRYPT_OK;

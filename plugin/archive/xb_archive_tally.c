@@ -22,7 +22,7 @@ static uint32_t crc_final(void *ctx)
 
 xbs_crc_ops xb_tally_crc_ops(xb_digest *d)
 {
-    return (xbs_crc_ops){d, crc_reset, crc_update, crc_final};
+    return (xbs_crc_ops){.ctx = d, .reset = crc_reset, .update = crc_update, .final = crc_final};
 }
 
 static void hcrc_reset(void *ctx)
@@ -39,6 +39,15 @@ static void hcrc_update(void *ctx, const void *buf, size_t len)
         return;
     uint32_t piece = xb_hasher_crc32(c->hasher, buf, len);
     c->crc = c->fresh ? piece : xbs_crc32_combine(c->crc, piece, len);
+    c->fresh = false;
+}
+
+static void hcrc_fold(void *ctx, uint32_t crc, uint64_t len)
+{
+    struct xb_tally_crc *c = ctx;
+    if (!len)
+        return;
+    c->crc = c->fresh ? crc : xbs_crc32_combine(c->crc, crc, len);
     c->fresh = false;
 }
 
@@ -60,7 +69,8 @@ xbcrypt_status xb_tally_init(xb_tally *t, bool check_crc, char *msg, size_t msg_
             xb_say(msg, msg_size, "%s", "cannot set up CRC-32 for the archive");
             return rc;
         }
-        ops = (xbs_crc_ops){&t->crc, hcrc_reset, hcrc_update, hcrc_final};
+        ops = (xbs_crc_ops){.ctx = &t->crc, .reset = hcrc_reset, .update = hcrc_update,
+                            .final = hcrc_final, .fold = hcrc_fold};
     }
     t->walk = xbs_walk_new(check_crc ? &ops : NULL);
     if (!t->walk) {

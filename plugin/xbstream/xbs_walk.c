@@ -25,6 +25,9 @@ struct xbs_walk {
     uint64_t chunk_index;     /* its number */
     uint64_t pos;             /* archive bytes taken */
     uint64_t left;            /* map bytes (ST_MAP) or payload bytes (ST_PAYLOAD) to come */
+    bool lazy;                /* see xbs_walk_set_lazy */
+    const uint8_t *pend;      /* lazy: the last DATA event's bytes, not read yet ... */
+    size_t pend_len, pend_done; /* ... how many, and how many are folded in */
 
     /* The sparse map of the S chunk being read, as it arrives. */
     uint32_t (*map)[2];       /* skip, n */
@@ -419,8 +422,13 @@ static xbs_event_type take_payload(xbs_walk *w, const uint8_t *in, size_t in_len
     if (in_len == 0)
         return XBS_EV_MORE;
     size_t take = in_len < run ? in_len : (size_t)run;
-    if (w->crc.update)
+    if (w->crc.update && w->lazy) {
+        w->pend = in;
+        w->pend_len = take;
+        w->pend_done = 0;
+    } else if (w->crc.update) {
         w->crc.update(w->crc.ctx, in, take);
+    }
     *used += take;
     w->pos += take;
     w->left -= take;
@@ -433,9 +441,42 @@ static xbs_event_type take_payload(xbs_walk *w, const uint8_t *in, size_t in_len
     return XBS_EV_DATA;
 }
 
+void xbs_walk_set_lazy(xbs_walk *w, bool lazy)
+{
+    w->lazy = lazy && w->crc.fold;
+}
+
+void xbs_walk_vouch(xbs_walk *w, const uint8_t *at, size_t len, uint32_t crc)
+{
+    if (!w->pend || at < w->pend + w->pend_done || len > w->pend_len ||
+        (size_t)(at - w->pend) > w->pend_len - len)
+        return; /* not inside what is left of the event: read as usual */
+    const size_t gap = (size_t)(at - w->pend) - w->pend_done;
+    if (gap)
+        w->crc.update(w->crc.ctx, w->pend + w->pend_done, gap);
+    if (len)
+        w->crc.fold(w->crc.ctx, crc, len);
+    w->pend_done += gap + len;
+}
+
+void xbs_walk_data_done(xbs_walk *w)
+{
+    if (!w->pend)
+        return;
+    if (w->pend_len > w->pend_done)
+        w->crc.update(w->crc.ctx, w->pend + w->pend_done, w->pend_len - w->pend_done);
+    w->pend = NULL;
+    w->pend_len = w->pend_done = 0;
+}
+
 xbs_event_type xbs_walk_next(xbs_walk *w, const uint8_t *in, size_t in_len, size_t *used,
                              xbs_event *ev)
 {
+    /* A lazy caller that did not settle the last event: its bytes are
+     * still where they were within this call's buffer only if it passed
+     * the rest of the same one, so this is the contract's fallback, not a
+     * path the archive transform takes. */
+    xbs_walk_data_done(w);
     memset(ev, 0, sizeof *ev);
     *used = 0;
     xbs_event_type t;

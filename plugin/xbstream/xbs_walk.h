@@ -31,12 +31,15 @@
 #define XBS_MSG_SIZE 320
 
 /* The CRC-32 the walker checks with; update == NULL: CRCs are not
- * checked.  `ctx` is passed back to every call. */
+ * checked.  `ctx` is passed back to every call.  `fold` (optional, needed
+ * by xbs_walk_vouch) appends `len` bytes whose CRC-32 is `crc` without
+ * reading them. */
 typedef struct xbs_crc_ops {
     void *ctx;
     void (*reset)(void *ctx);
     void (*update)(void *ctx, const void *buf, size_t len);
     uint32_t (*final)(void *ctx);
+    void (*fold)(void *ctx, uint32_t crc, uint64_t len);
 } xbs_crc_ops;
 
 typedef struct xbs_member {
@@ -102,6 +105,23 @@ xbs_result xbs_walk_end(xbs_walk *w);
 xbs_result xbs_walk_result(const xbs_walk *w);
 /* "" while OK. */
 const char *xbs_walk_message(const xbs_walk *w);
+
+/*
+ * Vouched CRCs, for a consumer that checks some payload bytes itself (an
+ * XBCRYPT payload, whose stored CRC-32 a worker checks over exactly those
+ * bytes): with xbs_walk_set_lazy(w, true) the walker no longer reads the
+ * bytes of an XBS_EV_DATA event when it returns it; the caller names,
+ * with xbs_walk_vouch(), the ranges of the event's bytes whose CRC-32 it
+ * vouches for and will check (in order, not overlapping), then calls
+ * xbs_walk_data_done() before the next xbs_walk_next(): the walker reads
+ * the rest and folds the vouched CRCs in, so the chunk's CRC is checked
+ * as before without a second pass over those bytes.  A caller that vouches
+ * for a CRC and then does not check it defeats the archive CRC: only the
+ * archive transform uses this.
+ */
+void xbs_walk_set_lazy(xbs_walk *w, bool lazy);
+void xbs_walk_vouch(xbs_walk *w, const uint8_t *at, size_t len, uint32_t crc);
+void xbs_walk_data_done(xbs_walk *w);
 
 /* True between a chunk's first byte and its last. */
 bool xbs_walk_in_chunk(const xbs_walk *w);

@@ -288,6 +288,63 @@ START_TEST(test_crc_combine)
 }
 END_TEST
 
+/* Walks a whole archive with the tally's lazy walker, vouching for the
+ * CRC of bytes [from, to) of the payload of the first P chunk as `crc`;
+ * returns the first error, or XBS_OK at the end. */
+static xbs_result walk_vouching(const abuf *b, size_t from, size_t to, uint32_t crc)
+{
+    xb_tally t;
+    char msg[200];
+    ck_assert_int_eq(xb_tally_init(&t, true, msg, sizeof msg), XBCRYPT_OK);
+    xbs_walk_set_lazy(t.walk, true);
+    const uint8_t *p = b->p;
+    size_t len = b->len;
+    bool vouched = false;
+    xbs_result r = XBS_OK;
+    for (;;) {
+        xbs_event ev;
+        size_t used;
+        xbs_event_type e = xbs_walk_next(t.walk, p, len, &used, &ev);
+        if (e == XBS_EV_ERROR) {
+            r = xbs_walk_result(t.walk);
+            break;
+        }
+        if (e == XBS_EV_DATA && !vouched) {
+            vouched = true;
+            xbs_walk_vouch(t.walk, ev.data + from, to - from, crc);
+        }
+        xbs_walk_data_done(t.walk);
+        p += used;
+        len -= used;
+        if (e == XBS_EV_MORE) {
+            r = xbs_walk_end(t.walk);
+            break;
+        }
+    }
+    xb_tally_destroy(&t);
+    return r;
+}
+
+/* A consumer that vouches for the CRC of payload bytes (an XBCRYPT payload
+ * a worker checks) spares the walker reading them: the archive CRC is the
+ * same; a wrong vouched CRC fails it as damage would; a range outside the
+ * event is not taken. */
+START_TEST(test_walk_vouched_crc)
+{
+    static const char text[] = "the payload of member a, vouched for in part";
+    const size_t n = sizeof text - 1;
+    abuf b = {0};
+    ab_p(&b, "a", 0, text, n);
+    ab_e(&b, "a");
+    const uint32_t part = xb_crc32(text + 4, 20);
+    ck_assert_int_eq(walk_vouching(&b, 4, 24, part), XBS_OK);
+    ck_assert_int_eq(walk_vouching(&b, 0, n, xb_crc32(text, n)), XBS_OK);
+    ck_assert_int_eq(walk_vouching(&b, 4, 24, part ^ 1), XBS_CRC);
+    ck_assert_int_eq(walk_vouching(&b, 4, n + 1, 0), XBS_OK); /* past the event: read instead */
+    free(b.p);
+}
+END_TEST
+
 /* ---- the walker over the fixtures ---- */
 
 
@@ -844,6 +901,7 @@ static Suite *xbstream_suite(void)
     tcase_add_test(tc, test_decode_limits);
     tcase_add_test(tc, test_quote_and_checkpoints);
     tcase_add_test(tc, test_crc_combine);
+    tcase_add_test(tc, test_walk_vouched_crc);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fixtures");

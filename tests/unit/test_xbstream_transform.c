@@ -518,6 +518,43 @@ START_TEST(test_member_cut_inside_xbcrypt_chunk)
 }
 END_TEST
 
+/*
+ * A flipped payload byte of XBCRYPT chunk 1 under an archive CRC that now
+ * mismatches.  Read by copy, the walker's archive CRC would find it at
+ * the archive chunk's end, but the chunk's own check comes first in
+ * stream order; lent in place (XB_TEST_LEND), the walker takes the chunk's
+ * stored CRC-32 for those bytes (xbs_walk_vouch), and the same check of it
+ * is what finds the damage.  Either way the same error, naming the member,
+ * and decrypting writes nothing of chunk 1.
+ */
+START_TEST(test_payload_damaged_under_archive_crc)
+{
+    xbcrypt_key *key = fx_key("keys/key32.bin");
+    sink x = {0};
+    xbcrypt_of(5000, key, &x);
+    abuf b = {0};
+    ab_chunk(&b, 'P', 0, "d/x.xbcrypt", 0, x.data, x.len);
+    ab_chunk(&b, 'E', 0, "d/x.xbcrypt", 0, NULL, 0);
+    b.p[14 + 11 + 20 + 60 + 1024 + 32 + 60 + 7] ^= 0x40;
+    for (int mode = 0; mode < 2; mode++) {
+        xbcrypt_archive_settings s =
+            settings(mode ? XBCRYPT_ARCHIVE_DECRYPT : XBCRYPT_ARCHIVE_VERIFY, key, 2);
+        sink out = {0};
+        arun r;
+        run(&s, b.p, b.len, 0, mode ? &out : NULL, &r);
+        ck_assert_int_eq(r.st, XBCRYPT_E_CRC);
+        ck_assert_msg(strstr(r.msg, "member 'd/x.xbcrypt': CRC-32 mismatch at XBCRYPT chunk 1 "
+                                    "(member offset 1116)"),
+                      "%s", r.msg);
+        ck_assert_uint_le(out.len, 14 + 3 + 20 + 1024);
+        sink_free(&out);
+    }
+    free(b.p);
+    sink_free(&x);
+    xb_key_free(key);
+}
+END_TEST
+
 START_TEST(test_member_damaged)
 {
     xbcrypt_key *key = fx_key("keys/key32.bin");
@@ -928,6 +965,7 @@ static Suite *transform_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_member_cut_inside_xbcrypt_chunk);
     tcase_add_test(tc, test_member_damaged);
+    tcase_add_test(tc, test_payload_damaged_under_archive_crc);
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_settings_misuse);
     tcase_add_loop_test(tc, test_empty_v1_chunks, 0, 4);
