@@ -1202,7 +1202,10 @@ xbcrypt_status xb_archive_new(const xbcrypt_archive_settings *s, xbcrypt_write_f
         xb_archive_free(a);
         return rc;
     }
-    xbs_walk_set_lazy(a->tally.walk, true); /* see walk() and open_feed() */
+    /* Only opening members vouches for CRCs (open_feed); otherwise the
+     * walker reads each event's bytes before on_event hands them on, so
+     * that the worker's copy finds them in cache. */
+    xbs_walk_set_lazy(a->tally.walk, a->decrypt);
     a->tally_open = true;
     *out = a;
     return XBCRYPT_OK;
