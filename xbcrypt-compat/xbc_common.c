@@ -237,6 +237,7 @@ xbcrypt_status xbc_pump(struct xbc_stream *s, struct xbc_pump *p)
     p->shrank = false;
     p->grew = false;
     struct stat fst;
+    off_t start = -1; /* where a regular file is read from */
     if (fstat(p->fd, &fst) == 0 && S_ISREG(fst.st_mode)) {
         /* A regular file: all of it is to be read, from where the fd
          * stands (stdin may be a file read partly already).  For --input,
@@ -245,13 +246,12 @@ xbcrypt_status xbc_pump(struct xbc_stream *s, struct xbc_pump *p)
         if (input_at_open.set && fst.st_dev == input_at_open.dev &&
             fst.st_ino == input_at_open.ino)
             size = input_at_open.size;
-        off_t pos = lseek(p->fd, 0, SEEK_CUR);
-        if (pos >= 0) {
+        start = lseek(p->fd, 0, SEEK_CUR);
+        if (start >= 0) {
             p->size_known = true;
-            p->size = size > pos ? (uint64_t)(size - pos) : 0;
+            p->size = size > start ? (uint64_t)(size - start) : 0;
         }
     }
-    const off_t start = p->size_known ? lseek(p->fd, 0, SEEK_CUR) : -1;
     if (start >= 0 && p->size > 0 && p->slice > 0 &&
         xbc_map_open(&s->map, p->fd, (uint64_t)start, p->size) == 0) {
         struct lend_ctx c = {s, p, &next_report};

@@ -164,9 +164,10 @@ xbcrypt_status xbc_map_lend(const struct xbc_map *m, int fd, uint64_t start, siz
             xbc_map_drop(m, off - slice, slice);
     }
     /* Cut inside its last page, a file reads zeros there without a fault. */
-    if (left_of(fd, start, m->len) < m->len) {
+    const uint64_t left = left_of(fd, start, m->len);
+    if (left < m->len) {
         *shrank = true;
-        *done = left_of(fd, start, m->len);
+        *done = left;
     }
     return XBCRYPT_OK;
 }

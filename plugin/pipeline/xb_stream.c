@@ -26,10 +26,12 @@ static unsigned lookahead_slots(const xb_stream *st, size_t unit)
  * With 0 threads each job is processed as it is submitted: no batches. */
 static unsigned batch_for(const xb_stream *st, size_t unit)
 {
+    const xb_hasher *h = st->workers[0].hasher;
+    const size_t lanes = st->batched ? xb_hasher_lanes(h) : 1;
     size_t b = XB_BATCH_BYTES / unit;
-    if (b > st->lanes)
-        b = st->lanes;
-    return st->s.threads == 0 || b < st->min_batch ? 1 : (unsigned)b;
+    if (b > lanes)
+        b = lanes;
+    return st->s.threads == 0 || b < xb_hasher_min_batch(h) ? 1 : (unsigned)b;
 }
 
 /* pigz's bound, 2N+3 slots, keeps N workers busy while the producer fills
@@ -103,8 +105,7 @@ xbcrypt_status xb_stream_init(xb_stream *st, const xbcrypt_settings *s, xbcrypt_
     /* The ring: batches for the workers (base_slots_for), the read
      * buffer's worth on top.  A batch holds at most XB_BATCH_BYTES, so the
      * budget checked above for 2N+3 single jobs bounds this one too. */
-    st->lanes = batched ? xb_hasher_lanes(st->workers[0].hasher) : 1;
-    st->min_batch = xb_hasher_min_batch(st->workers[0].hasher);
+    st->batched = batched;
     st->base_slots = base_slots_for(st, batch_for(st, unit));
     rc = xb_pool_init(&st->pool, st->s.threads, st->base_slots + lookahead_slots(st, unit), process,
                       ctx);

@@ -47,8 +47,7 @@ typedef struct xb_stream {
     bool cipher;             /* workers[].cipher are open */
     xb_pool pool;
     unsigned base_slots;     /* (2N+1)B+2: what keeps N workers busy on batches of B */
-    unsigned lanes;          /* the hashers' lanes, and their minimum batch */
-    unsigned min_batch;
+    bool batched;            /* workers take batches sized to the hasher's lanes */
     size_t job_bytes;        /* largest job buffer needed so far */
     xbcrypt_status status;   /* first error; XBCRYPT_OK while healthy */
     char msg[XB_MSG_SIZE];
