@@ -320,7 +320,9 @@ xbcrypt_status xb_cipher_apply_to(xb_cipher *c, uint8_t *out, const uint8_t *in,
 {
     if (len == 0)
         return XBCRYPT_OK;
-    gpg_error_t err = gcry_cipher_encrypt(c->hd, out, len, in, len);
+    /* in == out is libgcrypt's in-place call (in NULL), as xb_cipher_apply. */
+    gpg_error_t err = in == out ? gcry_cipher_encrypt(c->hd, out, len, NULL, 0)
+                                : gcry_cipher_encrypt(c->hd, out, len, in, len);
     clear_vector_registers();
     return err ? XBCRYPT_E_CRYPTO : XBCRYPT_OK;
 }

@@ -44,7 +44,8 @@ xbcrypt_status xb_cipher_open(xb_cipher **out, const uint8_t *key, size_t key_le
 xbcrypt_status xb_cipher_reset(xb_cipher *c, const uint8_t ctr[16]);
 /* Continues the keystream from where the last call stopped, in place. */
 xbcrypt_status xb_cipher_apply(xb_cipher *c, uint8_t *buf, size_t len);
-/* The same from in[0 .. len) into out[0 .. len) (which must not overlap). */
+/* The same from in[0 .. len) into out[0 .. len): either the same buffer
+ * (then in place, as xb_cipher_apply) or two that do not overlap. */
 xbcrypt_status xb_cipher_apply_to(xb_cipher *c, uint8_t *out, const uint8_t *in, size_t len);
 void xb_cipher_close(xb_cipher *c);
 
