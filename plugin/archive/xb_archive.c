@@ -83,6 +83,21 @@ enum role {
     R_RESEAL, /* an XBCRYPT stream, re-encrypted */
 };
 
+struct xa_member;
+
+/* The archive CRC of a chunk some of whose plaintext only the workers read
+ * (xbs_walk_defer): settled once the chunk has ended and its last lent
+ * piece has retired. */
+typedef struct xa_check {
+    uint32_t acc;              /* XOR of the retired pieces' shifted CRCs */
+    uint32_t residual, stored; /* from the chunk's end */
+    unsigned pending;          /* pieces not retired */
+    bool ended;
+    uint64_t index, offset;    /* the archive chunk's number and offset */
+    struct xa_member *m;
+    struct xa_check *next;     /* the free list */
+} xa_check;
+
 typedef struct xa_member {
     xbs_member *wm;            /* the walker's record: path, input offsets */
     enum role role;
@@ -97,6 +112,8 @@ typedef struct xa_member {
     uint8_t *buf;
     size_t cap, len;
     const uint8_t *src;
+    xa_check *check;           /* with src when sealing: the CRC the worker owes */
+    uint64_t check_after;      /* the chunk's payload bytes after src's */
 
     /* R_OPEN, R_RESEAL: the parser. */
     enum phase phase;
@@ -124,7 +141,10 @@ typedef struct xa_slot {
     uint64_t out_off;          /* output offset in the member of this job's output */
     uint64_t in_off;           /* member offset of the XBCRYPT chunk (messages) */
     uint8_t new_iv[16];        /* K_RESEAL */
+    xa_check *check;           /* K_SEAL of a lent piece: its archive chunk's check */
+    uint64_t check_after;
     /* worker-written */
+    uint32_t plain_crc;        /* with check: the CRC-32 of the plaintext sealed */
     uint8_t *out;
     size_t out_len;
     uint32_t *crcs;            /* CRC-32 of each <= 10 MiB piece of out */
@@ -156,6 +176,9 @@ struct xbcrypt_archive {
     xa_member *members;
     uint64_t verified;         /* encrypted members whose every chunk hashed */
     bool lending;              /* in xb_archive_feed_shared: whole chunks may stay in place */
+    xa_check *checks;          /* nslots + 1 of them ... */
+    xa_check *check_free;      /* ... those not in use ... */
+    xa_check *check_cur;       /* ... and the one of the chunk being read */
     uint64_t any_hashed;       /* chunks whose SHA-256 matched, archive-wide */
 };
 
@@ -362,6 +385,7 @@ static void process(void *ctx, unsigned worker, xb_job **jobs, unsigned n)
         if (sl->kind == K_SEAL) {
             seal[n_seal] = item_of(job, job->iv, data, job->len, &job->hdr);
             seal[n_seal].src = job->src;
+            seal[n_seal].want_plain_crc = sl->check != NULL;
             seal_j[n_seal++] = job;
         } else if (sl->kind == K_OPEN || sl->kind == K_RESEAL) {
             /* Plaintext written whole as one archive chunk gets its CRC
@@ -401,9 +425,11 @@ static void process(void *ctx, unsigned worker, xb_job **jobs, unsigned n)
     }
     if (n_seal)
         xb_chunk_seal_many(&a->st.workers[worker], seal, n_seal);
-    for (unsigned i = 0; i < n_seal; i++)
-        sealed(&a->st.workers[worker], seal_j[i], &a->slots[seal_j[i] - a->st.pool.jobs],
-               &seal[i]);
+    for (unsigned i = 0; i < n_seal; i++) {
+        xa_slot *sl = &a->slots[seal_j[i] - a->st.pool.jobs];
+        sl->plain_crc = seal[i].plain_crc;
+        sealed(&a->st.workers[worker], seal_j[i], sl, &seal[i]);
+    }
     if (n_reseal)
         xb_chunk_seal_many(&a->seal_w[worker], reseal, n_reseal);
     for (unsigned i = 0; i < n_reseal; i++)
@@ -516,6 +542,83 @@ static void fail_chunk(xbcrypt_archive *a, const xb_job *job, const xa_slot *sl)
                        q, idx, off, job->detail);
 }
 
+/* ---- deferred archive CRCs ---- */
+
+/* A record for the chunk being read, to defer `len` bytes at p of the
+ * current event to the worker that seals them; false: the walker reads
+ * them itself, as usual. */
+static bool defer_crc(xbcrypt_archive *a, xa_member *m, const uint8_t *p, size_t len)
+{
+    if (a->s.mode != XBCRYPT_ARCHIVE_ENCRYPT)
+        return false;
+    xa_check *c = a->check_cur;
+    if (!c && !(c = a->check_free))
+        return false;
+    if (!xbs_walk_defer(a->tally.walk, p, len, &m->check_after))
+        return false;
+    if (c != a->check_cur) {
+        a->check_free = c->next;
+        *c = (xa_check){.m = m};
+        a->check_cur = c;
+    }
+    c->pending++;
+    m->check = c;
+    return true;
+}
+
+/* Settles c, whose chunk has ended and whose pieces have all retired:
+ * false, with the walker's words for a CRC mismatch in msg, when the
+ * chunk's CRC does not match. */
+static bool check_settle(xbcrypt_archive *a, xa_check *c, char *msg, size_t size)
+{
+    const bool ok = c->acc == c->residual;
+    if (!ok) {
+        char q[200];
+        quote(q, sizeof q, c->m);
+        snprintf(msg, size, "%s at archive chunk %llu (offset %llu), member '%s': stored 0x%08x, "
+                            "computed 0x%08x",
+                 xbs_result_text(XBS_CRC), (unsigned long long)c->index,
+                 (unsigned long long)c->offset, q, (unsigned)c->stored,
+                 (unsigned)(c->stored ^ c->residual ^ c->acc));
+    }
+    c->next = a->check_free;
+    a->check_free = c;
+    return ok;
+}
+
+/* The end of a chunk with deferred bytes (XBS_EV_CHUNK_END). */
+static xbcrypt_status check_end(xbcrypt_archive *a, const xbs_event *ev)
+{
+    xa_check *c = a->check_cur;
+    a->check_cur = NULL;
+    if (!c)
+        return XBCRYPT_OK; /* not ours: xbs_walk_defer() was not called */
+    c->residual = ev->residual;
+    c->stored = ev->stored_crc;
+    c->index = ev->index;
+    c->offset = ev->offset;
+    c->ended = true;
+    char msg[XB_MSG_SIZE];
+    if (c->pending == 0 && !check_settle(a, c, msg, sizeof msg))
+        return fail_in_order(a, XBCRYPT_E_CRC, "%s", msg);
+    return XBCRYPT_OK;
+}
+
+/* A lent piece retires: its CRC goes into its chunk's check, which is
+ * settled if it was the last. */
+static bool check_piece(xbcrypt_archive *a, xa_slot *sl)
+{
+    xa_check *c = sl->check;
+    sl->check = NULL;
+    c->acc ^= xbs_crc32_shift(sl->plain_crc, sl->check_after);
+    char msg[XB_MSG_SIZE];
+    if (--c->pending == 0 && c->ended && !check_settle(a, c, msg, sizeof msg)) {
+        xb_stream_fail(&a->st, XBCRYPT_E_CRC, "%s", msg);
+        return false;
+    }
+    return true;
+}
+
 static bool retire_one(void *owner, bool wait)
 {
     xbcrypt_archive *a = owner;
@@ -527,6 +630,8 @@ static bool retire_one(void *owner, bool wait)
     if (st->status == XBCRYPT_OK) {
         if (job->status != XBCRYPT_OK) {
             fail_chunk(a, job, sl);
+        } else if (sl->check && !check_piece(a, sl)) {
+            /* the chunk it came from is damaged: nothing more is written */
         } else if (sl->kind == K_RAW) {
             if (xb_stream_emit(st, job->buf, job->len, 0, 0) == XBCRYPT_OK)
                 st->stats.encrypted_bytes += job->len;
@@ -582,9 +687,13 @@ static xbcrypt_status submit(xbcrypt_archive *a, enum kind kind, xa_member *m, u
     }
     xb_job *job = xb_pool_slot(&st->pool);
     xa_slot *sl = &a->slots[job - st->pool.jobs];
+    sl->check = NULL;
     if (m) {
         job->src = m->src; /* a chunk left in the lent buffer */
         m->src = NULL;
+        sl->check = m->check;
+        sl->check_after = m->check_after;
+        m->check = NULL;
     }
     job->buf = buf;
     job->cap = cap;
@@ -694,9 +803,11 @@ static xbcrypt_status seal_feed(xbcrypt_archive *a, xa_member *m, const uint8_t 
     while (n) {
         if (p && a->lending && m->len == 0 && n >= chunk) {
             /* A whole chunk in the lent buffer: the worker that seals it
-             * copies it (xb_chunk_seal_many), not this thread. */
+             * copies it (xb_chunk_seal_many), not this thread, and takes
+             * the CRC-32 that the chunk's archive CRC is checked with. */
             if (!buf_grow(a, m, FRONT + chunk + TAIL))
                 return fail_in_order(a, XBCRYPT_E_NOMEM, "out of memory for a chunk buffer");
+            (void)defer_crc(a, m, p, chunk);
             m->src = p;
             m->len = chunk;
             p += chunk;
@@ -992,6 +1103,8 @@ static xbcrypt_status member_new(xbcrypt_archive *a, xbs_member *wm, xa_member *
 static xbcrypt_status on_event(xbcrypt_archive *a, const xbs_event *ev)
 {
     xb_tally_event(&a->tally, ev);
+    if (ev->type == XBS_EV_CHUNK_END && ev->deferred)
+        return check_end(a, ev);
     /* A chunk starts: pass-through bytes of the chunks before it leave
      * first (and are not dropped if this one fails). */
     if ((ev->type == XBS_EV_CHUNK || ev->type == XBS_EV_MEMBER_END) && flush_raw(a) != XBCRYPT_OK)
@@ -1153,7 +1266,12 @@ xbcrypt_status xb_archive_new(const xbcrypt_archive_settings *s, xbcrypt_write_f
     a->spare = calloc(a->spare_max, sizeof *a->spare);
     a->raw_cap = job > RAW_MIN ? job : RAW_MIN;
     a->raw = write ? malloc(a->raw_cap) : NULL;
-    bool ok = a->slots && a->spare && (a->raw || !write);
+    a->checks = calloc(a->nslots + 1, sizeof *a->checks);
+    for (unsigned i = 0; a->checks && i <= a->nslots; i++) {
+        a->checks[i].next = a->check_free;
+        a->check_free = &a->checks[i];
+    }
+    bool ok = a->slots && a->spare && a->checks && (a->raw || !write);
     for (unsigned i = 0; ok && i < a->nslots; i++) {
         a->slots[i].crc_cap = XBCRYPT_CHUNK_SIZE_MAX / XBS_PAYLOAD_MAX_WRITE + 2;
         a->slots[i].crcs = malloc(a->slots[i].crc_cap * sizeof *a->slots[i].crcs);
@@ -1202,10 +1320,11 @@ xbcrypt_status xb_archive_new(const xbcrypt_archive_settings *s, xbcrypt_write_f
         xb_archive_free(a);
         return rc;
     }
-    /* Only opening members vouches for CRCs (open_feed); otherwise the
-     * walker reads each event's bytes before on_event hands them on, so
-     * that the worker's copy finds them in cache. */
-    xbs_walk_set_lazy(a->tally.walk, a->decrypt);
+    /* Opening members vouches for CRCs (open_feed), sealing them defers
+     * some (seal_feed); otherwise the walker reads each event's bytes
+     * before on_event hands them on, so that the worker's copy finds them
+     * in cache. */
+    xbs_walk_set_lazy(a->tally.walk, a->decrypt || s->mode == XBCRYPT_ARCHIVE_ENCRYPT);
     a->tally_open = true;
     *out = a;
     return XBCRYPT_OK;
@@ -1293,6 +1412,7 @@ void xb_archive_free(xbcrypt_archive *a)
     for (unsigned i = 0; a->out_crc && i < a->nworkers; i++)
         xb_digest_close(a->out_crc[i]);
     free(a->out_crc);
+    free(a->checks);
     for (unsigned i = 0; a->slots && i < a->nslots; i++)
         free(a->slots[i].crcs);
     free(a->slots);

@@ -149,10 +149,14 @@ void xb_chunk_seal_many(xb_worker *w, xb_chunk_item *items, unsigned n)
     /* A shared input is copied into the chunk first: the plaintext hashed
      * must be the plaintext encrypted, even if the input changes meanwhile.
      * The copy is the worker's, in parallel, where a read() would have been
-     * the reading thread's. */
-    for (unsigned i = 0; i < n; i++)
+     * the reading thread's.  A CRC-32 wanted of the plaintext is taken
+     * right after, while the chunk is in cache. */
+    for (unsigned i = 0; i < n; i++) {
         if (items[i].src && items[i].len)
             memcpy(items[i].p, items[i].src, items[i].len);
+        if (items[i].want_plain_crc)
+            items[i].plain_crc = xb_hasher_crc32(w->hasher, items[i].p, items[i].len);
+    }
     if (one_at_a_time(w, n)) {
         for (unsigned i = 0; i < n; i++) {
             xb_chunk_item *it = &items[i];

@@ -71,7 +71,8 @@ typedef struct xb_chunk_item {
                               * open decrypts them into p (room for elen) */
     size_t len;              /* seal: plaintext bytes */
     xb_header *h;            /* seal: filled; open: the chunk's parsed header */
-    bool want_plain_crc;     /* open: also the CRC-32 of the plaintext */
+    bool want_plain_crc;     /* also the CRC-32 of the plaintext (seal: as copied
+                              * from src, before it is sealed) */
     char *detail;            /* where a failure is explained */
     size_t detail_size;
     /* Out. */
@@ -79,7 +80,7 @@ typedef struct xb_chunk_item {
     uint8_t *start;          /* seal: where the chunk begins ... */
     size_t size;             /* ... and its size */
     bool hashed;             /* open: a SHA-256 was checked */
-    uint32_t plain_crc;      /* open, with want_plain_crc */
+    uint32_t plain_crc;      /* with want_plain_crc */
 } xb_chunk_item;
 
 #define XB_CHUNK_BATCH_MAX XB_BATCH_MAX

@@ -157,15 +157,20 @@ static const uint32_t crc_byte_powers[64] = {
     0xc4e22c3cu, 0x40000000u, 0x20000000u, 0x08000000u,
 };
 
-uint32_t xbs_crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+uint32_t xbs_crc32_shift(uint32_t crc_a, uint64_t n)
 {
     /* Appending n bytes multiplies A's remainder by x^(8n): one product
      * per set bit of n. */
     uint32_t shift = CRC_ONE; /* x^0 */
-    for (unsigned k = 0; len_b; k++, len_b >>= 1)
-        if (len_b & 1u)
+    for (unsigned k = 0; n; k++, n >>= 1)
+        if (n & 1u)
             shift = gf2_mul(shift, crc_byte_powers[k]);
-    return gf2_mul(shift, crc_a) ^ crc_b;
+    return gf2_mul(shift, crc_a);
+}
+
+uint32_t xbs_crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+    return xbs_crc32_shift(crc_a, len_b) ^ crc_b;
 }
 
 const char *xbs_result_text(xbs_result r)

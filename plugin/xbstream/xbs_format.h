@@ -119,6 +119,10 @@ size_t xbs_header_encode(uint8_t *out, const xbs_header *h);
  */
 uint32_t xbs_crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
 
+/* What crc(A) contributes to crc(A followed by n bytes): combining is
+ * linear, xbs_crc32_combine(a, b, n) == xbs_crc32_shift(a, n) ^ b. */
+uint32_t xbs_crc32_shift(uint32_t crc_a, uint64_t n);
+
 /* Short lower-case description, e.g. "path has a '..' component". */
 const char *xbs_result_text(xbs_result r);
 

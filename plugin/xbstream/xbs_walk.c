@@ -28,6 +28,7 @@ struct xbs_walk {
     bool lazy;                /* see xbs_walk_set_lazy */
     const uint8_t *pend;      /* lazy: the last DATA event's bytes, not read yet ... */
     size_t pend_len, pend_done; /* ... how many, and how many are folded in */
+    uint64_t deferred;        /* ranges of this chunk whose CRC the caller checks */
 
     /* The sparse map of the S chunk being read, as it arrives. */
     uint32_t (*map)[2];       /* skip, n */
@@ -260,6 +261,7 @@ static xbs_event_type start_chunk(xbs_walk *w, xbs_event *ev)
     w->cur = m;
     if (w->crc.reset)
         w->crc.reset(w->crc.ctx);
+    w->deferred = 0;
     w->at = h->off;
     if (h->type == XBS_TYPE_SPARSE) {
         w->counts.sparse++;
@@ -369,7 +371,11 @@ static xbs_event_type end_payload(xbs_walk *w, xbs_event *ev)
         return XBS_EV_IGNORED;
     }
     xbs_member *m = w->cur;
-    if (w->crc.update) {
+    ev->stored_crc = w->hdr.crc;
+    if (w->crc.update && w->deferred) {
+        ev->deferred = true;
+        ev->residual = w->crc.final(w->crc.ctx) ^ w->hdr.crc;
+    } else if (w->crc.update) {
         uint32_t crc = w->crc.final(w->crc.ctx);
         if (crc != w->hdr.crc) {
             char at[256];
@@ -457,6 +463,19 @@ void xbs_walk_vouch(xbs_walk *w, const uint8_t *at, size_t len, uint32_t crc)
     if (len)
         w->crc.fold(w->crc.ctx, crc, len);
     w->pend_done += gap + len;
+}
+
+bool xbs_walk_defer(xbs_walk *w, const uint8_t *at, size_t len, uint64_t *after)
+{
+    if (!w->pend || at < w->pend + w->pend_done || len > w->pend_len ||
+        (size_t)(at - w->pend) > w->pend_len - len)
+        return false;
+    const size_t end = (size_t)(at - w->pend) + len;
+    xbs_walk_vouch(w, at, len, 0);
+    w->deferred++;
+    /* w->left already excludes the whole event. */
+    *after = (uint64_t)(w->pend_len - end) + w->left;
+    return true;
 }
 
 void xbs_walk_data_done(xbs_walk *w)

@@ -61,7 +61,8 @@ typedef enum xbs_event_type {
     XBS_EV_MAP,        /* raw sparse map bytes data[0..len) (entries may be cut) */
     XBS_EV_HOLE,       /* len zero bytes of the member at `at` (a sparse hole) */
     XBS_EV_DATA,       /* payload bytes data[0..len), the member's bytes at `at` */
-    XBS_EV_CHUNK_END,  /* the chunk's payload is complete; its CRC matched if checked */
+    XBS_EV_CHUNK_END,  /* the chunk's payload is complete; its CRC matched if checked
+                        * (but see xbs_walk_defer: `deferred`) */
     XBS_EV_MEMBER_END, /* an E chunk: member is closed; raw header bytes in data/len */
     XBS_EV_IGNORED,    /* an ignorable chunk of unknown type was skipped whole */
     XBS_EV_ERROR,      /* see xbs_walk_result / xbs_walk_message */
@@ -77,6 +78,9 @@ typedef struct xbs_event {
     uint64_t index;           /* archive chunk number, from 0 */
     uint64_t offset;          /* archive offset of the chunk's magic */
     bool opened;              /* CHUNK, MEMBER_END: the member's first chunk */
+    bool deferred;            /* CHUNK_END: ranges were deferred; the caller checks ... */
+    uint32_t residual;        /* ... against this (xbs_walk_defer) */
+    uint32_t stored_crc;      /* CHUNK_END: the CRC-32 the header holds */
 } xbs_event;
 
 typedef struct xbs_walk xbs_walk;
@@ -122,6 +126,22 @@ const char *xbs_walk_message(const xbs_walk *w);
 void xbs_walk_set_lazy(xbs_walk *w, bool lazy);
 void xbs_walk_vouch(xbs_walk *w, const uint8_t *at, size_t len, uint32_t crc);
 void xbs_walk_data_done(xbs_walk *w);
+
+/*
+ * Deferred CRCs, for bytes another thread reads later (a plaintext chunk
+ * that a worker copies, and takes the CRC-32 of, before it seals it): in
+ * lazy mode, xbs_walk_defer() takes a range of the event's bytes as
+ * xbs_walk_vouch() does, but with a CRC-32 nobody knows yet, and sets
+ * *after to how many payload bytes of the chunk follow the range.  The
+ * walker counts the range as zeros' CRC (0), and the chunk's CHUNK_END
+ * comes with `deferred` set instead of a verdict: the chunk's CRC is right
+ * if and only if the XOR, over its deferred ranges, of
+ * xbs_crc32_shift(range's CRC-32, after) equals `residual` (the CRC-32 is
+ * linear in each piece).  The caller owns that check.  Returns false, and
+ * the walker reads the range as usual, when it is not inside what is left
+ * of the event.
+ */
+bool xbs_walk_defer(xbs_walk *w, const uint8_t *at, size_t len, uint64_t *after);
 
 /* True between a chunk's first byte and its last. */
 bool xbs_walk_in_chunk(const xbs_walk *w);

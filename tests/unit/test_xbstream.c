@@ -345,6 +345,114 @@ START_TEST(test_walk_vouched_crc)
 }
 END_TEST
 
+/* Walks b fed in two pieces, cut `cut` bytes into the first P chunk's
+ * payload (at its header's end plus cut), deferring payload ranges
+ * [r[i][0], r[i][1]) to the caller, which checks them as the archive
+ * transform does, with the CRC-32 of `sees` (what a worker would read:
+ * the payload, or other bytes).  Returns whether the chunk's CRC checked,
+ * and the `after` of each range in after[]. */
+static bool walk_deferring(const abuf *b, size_t hdr, size_t cut, const size_t (*r)[2],
+                           unsigned nr, const uint8_t *sees, uint64_t *after, bool *deferred)
+{
+    xb_tally t;
+    char msg[200];
+    ck_assert_int_eq(xb_tally_init(&t, true, msg, sizeof msg), XBCRYPT_OK);
+    xbs_walk_set_lazy(t.walk, true);
+    size_t piece[2] = {hdr + cut, b->len - hdr - cut}, off = 0, pay = 0;
+    uint32_t acc = 0;
+    bool checked = false, ended = false;
+    *deferred = false;
+    for (int k = 0; k < 2; k++) {
+        const uint8_t *p = b->p + off;
+        size_t len = piece[k];
+        off += len;
+        for (;;) {
+            xbs_event ev;
+            size_t used;
+            xbs_event_type e = xbs_walk_next(t.walk, p, len, &used, &ev);
+            ck_assert_msg(e != XBS_EV_ERROR, "%s", xbs_walk_message(t.walk));
+            if (e == XBS_EV_DATA && !ended) {
+                for (unsigned i = 0; i < nr; i++) {
+                    if (r[i][0] < pay || r[i][1] > pay + ev.len)
+                        continue;
+                    ck_assert(xbs_walk_defer(t.walk, ev.data + (r[i][0] - pay),
+                                             r[i][1] - r[i][0], &after[i]));
+                    acc ^= xbs_crc32_shift(xb_crc32(sees + r[i][0], r[i][1] - r[i][0]),
+                                           after[i]);
+                }
+                /* Not inside what is left of the event: refused. */
+                uint64_t dummy;
+                ck_assert(!xbs_walk_defer(t.walk, ev.data + ev.len - 1, 2, &dummy));
+                pay += ev.len;
+            }
+            if (e == XBS_EV_CHUNK_END && !ended) {
+                ended = true;
+                *deferred = ev.deferred;
+                checked = ev.deferred ? ev.residual == acc : true;
+            }
+            xbs_walk_data_done(t.walk);
+            p += used;
+            len -= used;
+            if (e == XBS_EV_MORE)
+                break;
+        }
+    }
+    ck_assert_int_eq(xbs_walk_end(t.walk), XBS_OK);
+    xb_tally_destroy(&t);
+    return checked;
+}
+
+/* Bytes another thread reads later (a plaintext chunk a worker seals)
+ * are deferred: the walker reads the rest, and the chunk's end carries
+ * what the deferred ranges' CRCs must add up to; right CRCs match it,
+ * any damaged byte, inside a range or out of it, does not. */
+START_TEST(test_walk_deferred_crc)
+{
+    static const char text[] = "the payload of member a, deferred in part to the workers";
+    const size_t n = sizeof text - 1;
+    abuf b = {0};
+    ab_p(&b, "a", 0, text, n);
+    ab_e(&b, "a");
+    xbs_header h = {.type = XBS_TYPE_PAYLOAD, .plen = 1, .path = (const uint8_t *)"a", .len = n};
+    const size_t hdr = xbs_header_size(&h);
+    const size_t r[2][2] = {{4, 24}, {30, 41}};
+    uint64_t after[2];
+    bool deferred;
+    /* Both ranges in one event; then cut between them (two events). */
+    const size_t cuts[] = {n, 27};
+    for (unsigned c = 0; c < 2; c++) {
+        const size_t cut = cuts[c];
+        ck_assert(walk_deferring(&b, hdr, cut, r, 2, (const uint8_t *)text, after, &deferred));
+        ck_assert(deferred);
+        ck_assert_uint_eq(after[0], n - 24);
+        ck_assert_uint_eq(after[1], n - 41);
+        for (size_t at = 0; at < n; at++) {
+            const bool in_range = (at >= 4 && at < 24) || (at >= 30 && at < 41);
+            char bad[sizeof text];
+            memcpy(bad, text, sizeof text);
+            bad[at] ^= 0x10;
+            /* What the worker reads is damaged there. */
+            if (in_range)
+                ck_assert(!walk_deferring(&b, hdr, cut, r, 2, (const uint8_t *)bad, after,
+                                          &deferred));
+            /* The archive is damaged there: the walker finds it outside
+             * the ranges; inside them only the worker reads the bytes. */
+            abuf d = {0};
+            ab_put(&d, b.p, b.len);
+            d.p[hdr + at] ^= 0x10;
+            ck_assert_int_eq(walk_deferring(&d, hdr, cut, r, 2, (const uint8_t *)text, after,
+                                            &deferred),
+                             in_range);
+            free(d.p);
+        }
+    }
+    /* Nothing deferred: the walker's own verdict, as before. */
+    ck_assert(walk_deferring(&b, hdr, n, r, 0, (const uint8_t *)text, after, &deferred));
+    ck_assert(!deferred);
+    free(b.p);
+}
+END_TEST
+
 /* ---- the walker over the fixtures ---- */
 
 
@@ -902,6 +1010,7 @@ static Suite *xbstream_suite(void)
     tcase_add_test(tc, test_quote_and_checkpoints);
     tcase_add_test(tc, test_crc_combine);
     tcase_add_test(tc, test_walk_vouched_crc);
+    tcase_add_test(tc, test_walk_deferred_crc);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fixtures");

@@ -555,6 +555,81 @@ START_TEST(test_payload_damaged_under_archive_crc)
 }
 END_TEST
 
+/*
+ * A plaintext byte damaged under its archive CRC, encrypting: read by
+ * copy, the walker's CRC finds it at the chunk's end; lent in place
+ * (XB_TEST_LEND), whole XBCRYPT chunks are read only by the workers that
+ * seal them, and the CRC they take on the way settles the chunk's archive
+ * CRC (xbs_walk_defer).  Either way the same message, with the CRC the
+ * damaged bytes have, and the member is never closed in the output.
+ */
+START_TEST(test_plaintext_damaged_under_archive_crc)
+{
+    xbcrypt_key *key = fx_key("keys/key32.bin");
+    const size_t n = 20000, cut = 9000;
+    uint8_t *plain = gen_plain(n);
+    /* In chunk 0: a whole XBCRYPT chunk, the one cut by the archive
+     * chunk's end; in chunk 1: a whole one, the member's last bytes. */
+    const size_t flips[] = {100, 8999, 15000, 19999};
+    for (unsigned f = 0; f < 4; f++) {
+        const size_t at = flips[f];
+        abuf b = {0};
+        ab_chunk(&b, 'P', 0, "d/x", 0, plain, cut);
+        const size_t hdr = b.len - cut, second = b.len;
+        ab_chunk(&b, 'P', 0, "d/x", cut, plain + cut, n - cut);
+        ab_chunk(&b, 'E', 0, "d/x", 0, NULL, 0);
+        const bool first = at < cut;
+        uint8_t *pay = first ? plain : plain + cut;
+        const size_t plen = first ? cut : n - cut;
+        const uint32_t stored = xb_crc32(pay, plen);
+        b.p[(first ? hdr : second + hdr) + (first ? at : at - cut)] ^= 0x08;
+        pay[first ? at : at - cut] ^= 0x08;
+        const uint32_t computed = xb_crc32(pay, plen);
+        pay[first ? at : at - cut] ^= 0x08;
+        char want[200];
+        snprintf(want, sizeof want,
+                 "CRC-32 mismatch at archive chunk %d (offset %zu), member 'd/x': stored 0x%08x, "
+                 "computed 0x%08x",
+                 first ? 0 : 1, first ? (size_t)0 : second, (unsigned)stored, (unsigned)computed);
+        for (unsigned t = 0; t < sizeof thread_counts / sizeof thread_counts[0]; t++) {
+            for (int sp = 0; sp < 2; sp++) {
+                xbcrypt_archive_settings s =
+                    settings(XBCRYPT_ARCHIVE_ENCRYPT, key, thread_counts[t]);
+                s.chunk_size = XBCRYPT_CHUNK_SIZE_MIN;
+                sink out = {0};
+                arun r;
+                run(&s, b.p, b.len, sp ? SIZE_MAX : 0, &out, &r);
+                ck_assert_int_eq(r.st, XBCRYPT_E_CRC);
+                ck_assert_msg(strstr(r.msg, want), "byte %zu, -t %u: %s", at, thread_counts[t],
+                              r.msg);
+                /* What was written is whole chunks, and no EOF for d/x.xbcrypt. */
+                xb_digest *d;
+                ck_assert_int_eq(xb_digest_open(&d), XBCRYPT_OK);
+                xbs_crc_ops ops = xb_tally_crc_ops(d);
+                xbs_walk *w = xbs_walk_new(&ops);
+                size_t used = 0;
+                xbs_event ev;
+                xbs_event_type e;
+                for (size_t pos = 0;
+                     (e = xbs_walk_next(w, out.data + pos, out.len - pos, &used, &ev)) !=
+                     XBS_EV_MORE;
+                     pos += used) {
+                    ck_assert_msg(e != XBS_EV_ERROR, "%s", xbs_walk_message(w));
+                    ck_assert_int_ne(e, XBS_EV_MEMBER_END);
+                }
+                ck_assert_int_eq(xbs_walk_end(w), out.len ? XBS_UNCLOSED : XBS_EMPTY);
+                xbs_walk_free(w);
+                xb_digest_close(d);
+                sink_free(&out);
+            }
+        }
+        free(b.p);
+    }
+    free(plain);
+    xb_key_free(key);
+}
+END_TEST
+
 START_TEST(test_member_damaged)
 {
     xbcrypt_key *key = fx_key("keys/key32.bin");
@@ -966,6 +1041,7 @@ static Suite *transform_suite(void)
     tcase_add_test(tc, test_member_cut_inside_xbcrypt_chunk);
     tcase_add_test(tc, test_member_damaged);
     tcase_add_test(tc, test_payload_damaged_under_archive_crc);
+    tcase_add_test(tc, test_plaintext_damaged_under_archive_crc);
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_settings_misuse);
     tcase_add_loop_test(tc, test_empty_v1_chunks, 0, 4);
