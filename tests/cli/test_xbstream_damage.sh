@@ -46,6 +46,18 @@ cp "$PLAIN" "$A/flipped.xbs"
 W=$A flip "$A/flipped.xbs" 5000000 # inside ibdata1's first payload
 every_mode "a payload byte flipped" "(crc.*ibdata1|ibdata1.*crc)" "$A/flipped.xbs"
 
+# At -t = the CPUs the input is mapped and whole chunks are lent to the
+# workers, which take the plaintext's CRC themselves (xbs_walk_defer): the
+# same error, with the same computed CRC, as when the walker reads it.
+case_ "a payload byte flipped: --xbstream encrypt of the mapped input says what -t 1 says"
+xb --xbstream -a AES256 -f "$K32" -t 1 -i "$A/flipped.xbs"
+expect_rc 1
+want=$(grep '^xbcrypt: error:' "$W/err")
+xb --xbstream -a AES256 -f "$K32" -t "$(nproc)" -i "$A/flipped.xbs"
+expect_rc 1
+expect_err '^xbcrypt: error: .*flipped.xbs: CRC-32 mismatch at archive chunk [0-9]+ \(offset [0-9]+\), member .ibdata1.: stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}'
+expect_eq "$(grep '^xbcrypt: error:' "$W/err")" "$want" "the error"
+
 head -c 5000000 "$PLAIN" >"$A/cut_in_chunk.xbs"
 every_mode "cut inside an archive chunk" "ibdata1" "$A/cut_in_chunk.xbs"
 
