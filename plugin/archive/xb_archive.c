@@ -566,21 +566,16 @@ static bool defer_crc(xbcrypt_archive *a, xa_member *m, const uint8_t *p, size_t
     return true;
 }
 
-/* Settles c, whose chunk has ended and whose pieces have all retired:
- * false, with the walker's words for a CRC mismatch in msg, when the
- * chunk's CRC does not match. */
-static bool check_settle(xbcrypt_archive *a, xa_check *c, char *msg, size_t size)
+/* Settles c, whose chunk has ended and whose pieces have all retired, and
+ * frees it: false, with the walker's words for a CRC mismatch in msg
+ * (XBS_MSG_SIZE bytes), when the chunk's CRC does not match. */
+static bool check_settle(xbcrypt_archive *a, xa_check *c, char *msg)
 {
     const bool ok = c->acc == c->residual;
-    if (!ok) {
-        char q[200];
-        quote(q, sizeof q, c->m);
-        snprintf(msg, size, "%s at archive chunk %llu (offset %llu), member '%s': stored 0x%08x, "
-                            "computed 0x%08x",
-                 xbs_result_text(XBS_CRC), (unsigned long long)c->index,
-                 (unsigned long long)c->offset, q, (unsigned)c->stored,
-                 (unsigned)(c->stored ^ c->residual ^ c->acc));
-    }
+    if (!ok)
+        xbs_walk_crc_message(msg, XBS_MSG_SIZE, c->index, c->offset,
+                             (const uint8_t *)c->m->wm->path, c->m->wm->plen, c->stored,
+                             c->stored ^ c->residual ^ c->acc);
     c->next = a->check_free;
     a->check_free = c;
     return ok;
@@ -591,15 +586,23 @@ static xbcrypt_status check_end(xbcrypt_archive *a, const xbs_event *ev)
 {
     xa_check *c = a->check_cur;
     a->check_cur = NULL;
-    if (!c)
-        return XBCRYPT_OK; /* not ours: xbs_walk_defer() was not called */
+    char msg[XBS_MSG_SIZE];
+    if (!c) {
+        /* Deferred, but no piece to settle it (not a path defer_crc
+         * takes): no piece adds nothing, so the residual must be zero. */
+        if (ev->residual == 0)
+            return XBCRYPT_OK;
+        xbs_walk_crc_message(msg, sizeof msg, ev->index, ev->offset,
+                             (const uint8_t *)ev->member->path, ev->member->plen, ev->stored_crc,
+                             ev->stored_crc ^ ev->residual);
+        return fail_in_order(a, XBCRYPT_E_CRC, "%s", msg);
+    }
     c->residual = ev->residual;
     c->stored = ev->stored_crc;
     c->index = ev->index;
     c->offset = ev->offset;
     c->ended = true;
-    char msg[XB_MSG_SIZE];
-    if (c->pending == 0 && !check_settle(a, c, msg, sizeof msg))
+    if (c->pending == 0 && !check_settle(a, c, msg))
         return fail_in_order(a, XBCRYPT_E_CRC, "%s", msg);
     return XBCRYPT_OK;
 }
@@ -611,8 +614,8 @@ static bool check_piece(xbcrypt_archive *a, xa_slot *sl)
     xa_check *c = sl->check;
     sl->check = NULL;
     c->acc ^= xbs_crc32_shift(sl->plain_crc, sl->check_after);
-    char msg[XB_MSG_SIZE];
-    if (--c->pending == 0 && c->ended && !check_settle(a, c, msg, sizeof msg)) {
+    char msg[XBS_MSG_SIZE];
+    if (--c->pending == 0 && c->ended && !check_settle(a, c, msg)) {
         xb_stream_fail(&a->st, XBCRYPT_E_CRC, "%s", msg);
         return false;
     }

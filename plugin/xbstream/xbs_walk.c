@@ -105,12 +105,27 @@ __attribute__((format(printf, 3, 4))) static xbs_event_type fail(xbs_walk *w, xb
 }
 
 /* "archive chunk N (offset X), member 'path'" for the chunk being read. */
-static void where(const xbs_walk *w, char *out, size_t out_size)
+static void where_of(char *out, size_t out_size, uint64_t index, uint64_t offset,
+                     const uint8_t *path, size_t plen)
 {
     char q[160];
-    xbs_path_quote(q, sizeof q, w->hdr.path ? w->hdr.path : (const uint8_t *)"", w->hdr.plen);
+    xbs_path_quote(q, sizeof q, path ? path : (const uint8_t *)"", plen);
     snprintf(out, out_size, "archive chunk %llu (offset %llu), member '%s'",
-             (unsigned long long)w->chunk_index, (unsigned long long)w->chunk_pos, q);
+             (unsigned long long)index, (unsigned long long)offset, q);
+}
+
+static void where(const xbs_walk *w, char *out, size_t out_size)
+{
+    where_of(out, out_size, w->chunk_index, w->chunk_pos, w->hdr.path, w->hdr.plen);
+}
+
+void xbs_walk_crc_message(char *out, size_t size, uint64_t index, uint64_t offset,
+                          const uint8_t *path, size_t plen, uint32_t stored, uint32_t computed)
+{
+    char at[256];
+    where_of(at, sizeof at, index, offset, path, plen);
+    snprintf(out, size, "%s at %s: stored 0x%08x, computed 0x%08x", xbs_result_text(XBS_CRC), at,
+             (unsigned)stored, (unsigned)computed);
 }
 
 static uint64_t hash_path(const uint8_t *p, size_t n)
@@ -378,10 +393,10 @@ static xbs_event_type end_payload(xbs_walk *w, xbs_event *ev)
     } else if (w->crc.update) {
         uint32_t crc = w->crc.final(w->crc.ctx);
         if (crc != w->hdr.crc) {
-            char at[256];
-            where(w, at, sizeof at);
-            return fail(w, XBS_CRC, "%s at %s: stored 0x%08x, computed 0x%08x",
-                        xbs_result_text(XBS_CRC), at, (unsigned)w->hdr.crc, (unsigned)crc);
+            char text[XBS_MSG_SIZE];
+            xbs_walk_crc_message(text, sizeof text, w->chunk_index, w->chunk_pos, w->hdr.path,
+                                 w->hdr.plen, w->hdr.crc, crc);
+            return fail(w, XBS_CRC, "%s", text);
         }
     }
     m->chunks++;

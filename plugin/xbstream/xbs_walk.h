@@ -143,6 +143,13 @@ void xbs_walk_data_done(xbs_walk *w);
  */
 bool xbs_walk_defer(xbs_walk *w, const uint8_t *at, size_t len, uint64_t *after);
 
+/* The walker's words for a CRC mismatch of archive chunk `index` at
+ * archive offset `offset` of member path[0 .. plen), stored and computed
+ * CRCs given, into out[0 .. size): what a caller settling a deferred chunk
+ * says, so that it reads as the walker's own verdict. */
+void xbs_walk_crc_message(char *out, size_t size, uint64_t index, uint64_t offset,
+                          const uint8_t *path, size_t plen, uint32_t stored, uint32_t computed);
+
 /* True between a chunk's first byte and its last. */
 bool xbs_walk_in_chunk(const xbs_walk *w);
 /* The member whose chunk is being read (CHUNK .. CHUNK_END), else NULL. */

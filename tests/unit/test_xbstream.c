@@ -410,46 +410,61 @@ START_TEST(test_walk_deferred_crc)
 {
     static const char text[] = "the payload of member a, deferred in part to the workers";
     const size_t n = sizeof text - 1;
-    abuf b = {0};
-    ab_p(&b, "a", 0, text, n);
-    ab_e(&b, "a");
-    xbs_header h = {.type = XBS_TYPE_PAYLOAD, .plen = 1, .path = (const uint8_t *)"a", .len = n};
-    const size_t hdr = xbs_header_size(&h);
     const size_t r[2][2] = {{4, 24}, {30, 41}};
-    uint64_t after[2];
-    bool deferred;
-    /* Both ranges in one event; then cut between them (two events). */
-    const size_t cuts[] = {n, 27};
-    for (unsigned c = 0; c < 2; c++) {
-        const size_t cut = cuts[c];
-        ck_assert(walk_deferring(&b, hdr, cut, r, 2, (const uint8_t *)text, after, &deferred));
-        ck_assert(deferred);
-        ck_assert_uint_eq(after[0], n - 24);
-        ck_assert_uint_eq(after[1], n - 41);
-        for (size_t at = 0; at < n; at++) {
-            const bool in_range = (at >= 4 && at < 24) || (at >= 30 && at < 41);
-            char bad[sizeof text];
-            memcpy(bad, text, sizeof text);
-            bad[at] ^= 0x10;
-            /* What the worker reads is damaged there. */
-            if (in_range)
-                ck_assert(!walk_deferring(&b, hdr, cut, r, 2, (const uint8_t *)bad, after,
-                                          &deferred));
-            /* The archive is damaged there: the walker finds it outside
-             * the ranges; inside them only the worker reads the bytes. */
+    /* As a P chunk, and as an S chunk (its CRC covers the map too) whose
+     * two runs hold one range each, holes before them. */
+    const uint32_t map[2][2] = {{3, 30}, {5, (uint32_t)n - 30}};
+    for (int sparse = 0; sparse < 2; sparse++) {
+        abuf b = {0};
+        if (sparse)
+            ab_s(&b, "a", 0, map, 2, text, n);
+        else
+            ab_p(&b, "a", 0, text, n);
+        const size_t hdr = b.len - n;
+        ab_e(&b, "a");
+        uint64_t after[2];
+        bool deferred;
+        /* Both ranges in one event (P); then cut between them. */
+        const size_t cuts[] = {n, 27};
+        for (unsigned c = 0; c < 2; c++) {
+            const size_t cut = cuts[c];
+            ck_assert(walk_deferring(&b, hdr, cut, r, 2, (const uint8_t *)text, after,
+                                     &deferred));
+            ck_assert(deferred);
+            ck_assert_uint_eq(after[0], n - 24);
+            ck_assert_uint_eq(after[1], n - 41);
+            for (size_t at = 0; at < n; at++) {
+                const bool in_range = (at >= 4 && at < 24) || (at >= 30 && at < 41);
+                char bad[sizeof text];
+                memcpy(bad, text, sizeof text);
+                bad[at] ^= 0x10;
+                /* What the worker reads is damaged there. */
+                if (in_range)
+                    ck_assert(!walk_deferring(&b, hdr, cut, r, 2, (const uint8_t *)bad, after,
+                                              &deferred));
+                /* The archive is damaged there: the walker finds it outside
+                 * the ranges; inside them only the worker reads the bytes. */
+                abuf d = {0};
+                ab_put(&d, b.p, b.len);
+                d.p[hdr + at] ^= 0x10;
+                ck_assert_int_eq(walk_deferring(&d, hdr, cut, r, 2, (const uint8_t *)text,
+                                                after, &deferred),
+                                 in_range);
+                free(d.p);
+            }
+        }
+        if (sparse) { /* a map byte damaged: the walker reads the map */
             abuf d = {0};
             ab_put(&d, b.p, b.len);
-            d.p[hdr + at] ^= 0x10;
-            ck_assert_int_eq(walk_deferring(&d, hdr, cut, r, 2, (const uint8_t *)text, after,
-                                            &deferred),
-                             in_range);
+            d.p[hdr - 16] ^= 0x01; /* the first hole: 3 bytes become 2 */
+            ck_assert(!walk_deferring(&d, hdr, n, r, 2, (const uint8_t *)text, after, &deferred));
             free(d.p);
         }
+        /* Nothing deferred: the walker's own verdict, as before. */
+        ck_assert(walk_deferring(&b, hdr, n, r, 0, (const uint8_t *)text, after, &deferred));
+        ck_assert(!deferred);
+        free(b.p);
     }
-    /* Nothing deferred: the walker's own verdict, as before. */
-    ck_assert(walk_deferring(&b, hdr, n, r, 0, (const uint8_t *)text, after, &deferred));
-    ck_assert(!deferred);
-    free(b.p);
 }
 END_TEST
 

@@ -571,13 +571,18 @@ START_TEST(test_plaintext_damaged_under_archive_crc)
     /* In chunk 0: a whole XBCRYPT chunk, the one cut by the archive
      * chunk's end; in chunk 1: a whole one, the member's last bytes. */
     const size_t flips[] = {100, 8999, 15000, 19999};
-    for (unsigned f = 0; f < 4; f++) {
-        const size_t at = flips[f];
+    /* A short path, and one longer than the message quotes whole. */
+    char longp[304] = "d/";
+    memset(longp + 2, 'y', 300);
+    const char *paths[2] = {"d/x", longp};
+    for (unsigned f = 0; f < 8; f++) {
+        const size_t at = flips[f % 4];
+        const char *path = paths[f / 4];
         abuf b = {0};
-        ab_chunk(&b, 'P', 0, "d/x", 0, plain, cut);
+        ab_chunk(&b, 'P', 0, path, 0, plain, cut);
         const size_t hdr = b.len - cut, second = b.len;
-        ab_chunk(&b, 'P', 0, "d/x", cut, plain + cut, n - cut);
-        ab_chunk(&b, 'E', 0, "d/x", 0, NULL, 0);
+        ab_chunk(&b, 'P', 0, path, cut, plain + cut, n - cut);
+        ab_chunk(&b, 'E', 0, path, 0, NULL, 0);
         const bool first = at < cut;
         uint8_t *pay = first ? plain : plain + cut;
         const size_t plen = first ? cut : n - cut;
@@ -586,11 +591,12 @@ START_TEST(test_plaintext_damaged_under_archive_crc)
         pay[first ? at : at - cut] ^= 0x08;
         const uint32_t computed = xb_crc32(pay, plen);
         pay[first ? at : at - cut] ^= 0x08;
-        char want[200];
-        snprintf(want, sizeof want,
-                 "CRC-32 mismatch at archive chunk %d (offset %zu), member 'd/x': stored 0x%08x, "
-                 "computed 0x%08x",
-                 first ? 0 : 1, first ? (size_t)0 : second, (unsigned)stored, (unsigned)computed);
+        char want[XBS_MSG_SIZE];
+        xbs_walk_crc_message(want, sizeof want, first ? 0 : 1, first ? 0 : second,
+                             (const uint8_t *)path, strlen(path), stored, computed);
+        if (f == 0)
+            ck_assert_str_eq(want, "CRC-32 mismatch at archive chunk 0 (offset 0), member 'd/x': "
+                                   "stored 0xb2e574ab, computed 0xd6ca0c93");
         for (unsigned t = 0; t < sizeof thread_counts / sizeof thread_counts[0]; t++) {
             for (int sp = 0; sp < 2; sp++) {
                 xbcrypt_archive_settings s =
