@@ -83,18 +83,16 @@ enum role {
     R_RESEAL, /* an XBCRYPT stream, re-encrypted */
 };
 
-struct xa_member;
-
 /* The archive CRC of a chunk some of whose plaintext only the workers read
  * (xbs_walk_defer): settled once the chunk has ended and its last lent
  * piece has retired. */
 typedef struct xa_check {
     uint32_t acc;              /* XOR of the retired pieces' shifted CRCs */
-    uint32_t residual, stored; /* from the chunk's end */
     unsigned pending;          /* pieces not retired */
-    bool ended;
+    bool ended;                /* the chunk's end came; then, from its event: */
+    uint32_t residual, stored;
     uint64_t index, offset;    /* the archive chunk's number and offset */
-    struct xa_member *m;
+    const xbs_member *wm;      /* its member (the walker keeps it) */
     struct xa_check *next;     /* the free list */
 } xa_check;
 
@@ -144,7 +142,7 @@ typedef struct xa_slot {
     xa_check *check;           /* K_SEAL of a lent piece: its archive chunk's check */
     uint64_t check_after;
     /* worker-written */
-    uint32_t plain_crc;        /* with check: the CRC-32 of the plaintext sealed */
+    uint32_t check_term;       /* with check: what the piece adds to check->acc */
     uint8_t *out;
     size_t out_len;
     uint32_t *crcs;            /* CRC-32 of each <= 10 MiB piece of out */
@@ -427,7 +425,8 @@ static void process(void *ctx, unsigned worker, xb_job **jobs, unsigned n)
         xb_chunk_seal_many(&a->st.workers[worker], seal, n_seal);
     for (unsigned i = 0; i < n_seal; i++) {
         xa_slot *sl = &a->slots[seal_j[i] - a->st.pool.jobs];
-        sl->plain_crc = seal[i].plain_crc;
+        if (sl->check) /* here, not on the producer's thread */
+            sl->check_term = xbs_crc32_shift(seal[i].plain_crc, sl->check_after);
         sealed(&a->st.workers[worker], seal_j[i], sl, &seal[i]);
     }
     if (n_reseal)
@@ -549,8 +548,6 @@ static void fail_chunk(xbcrypt_archive *a, const xb_job *job, const xa_slot *sl)
  * them itself, as usual. */
 static bool defer_crc(xbcrypt_archive *a, xa_member *m, const uint8_t *p, size_t len)
 {
-    if (a->s.mode != XBCRYPT_ARCHIVE_ENCRYPT)
-        return false;
     xa_check *c = a->check_cur;
     if (!c && !(c = a->check_free))
         return false;
@@ -558,7 +555,7 @@ static bool defer_crc(xbcrypt_archive *a, xa_member *m, const uint8_t *p, size_t
         return false;
     if (c != a->check_cur) {
         a->check_free = c->next;
-        *c = (xa_check){.m = m};
+        *c = (xa_check){0};
         a->check_cur = c;
     }
     c->pending++;
@@ -566,16 +563,21 @@ static bool defer_crc(xbcrypt_archive *a, xa_member *m, const uint8_t *p, size_t
     return true;
 }
 
-/* Settles c, whose chunk has ended and whose pieces have all retired, and
- * frees it: false, with the walker's words for a CRC mismatch in msg
- * (XBS_MSG_SIZE bytes), when the chunk's CRC does not match. */
+/* Whether c's chunk, ended and with every piece retired, has the CRC it
+ * stores; if not, the walker's words for it in msg (XBS_MSG_SIZE bytes). */
+static bool check_verdict(const xa_check *c, char *msg)
+{
+    if (c->acc == c->residual)
+        return true;
+    xbs_walk_crc_message(msg, XBS_MSG_SIZE, c->index, c->offset, (const uint8_t *)c->wm->path,
+                         c->wm->plen, c->stored, c->stored ^ c->residual ^ c->acc);
+    return false;
+}
+
+/* Settles and frees a pool record (check_verdict). */
 static bool check_settle(xbcrypt_archive *a, xa_check *c, char *msg)
 {
-    const bool ok = c->acc == c->residual;
-    if (!ok)
-        xbs_walk_crc_message(msg, XBS_MSG_SIZE, c->index, c->offset,
-                             (const uint8_t *)c->m->wm->path, c->m->wm->plen, c->stored,
-                             c->stored ^ c->residual ^ c->acc);
+    const bool ok = check_verdict(c, msg);
     c->next = a->check_free;
     a->check_free = c;
     return ok;
@@ -584,42 +586,33 @@ static bool check_settle(xbcrypt_archive *a, xa_check *c, char *msg)
 /* The end of a chunk with deferred bytes (XBS_EV_CHUNK_END). */
 static xbcrypt_status check_end(xbcrypt_archive *a, const xbs_event *ev)
 {
-    xa_check *c = a->check_cur;
+    /* Without a record (not a path defer_crc takes) no piece adds to the
+     * XOR: the residual alone must be zero. */
+    xa_check none = {0};
+    xa_check *c = a->check_cur ? a->check_cur : &none;
     a->check_cur = NULL;
-    char msg[XBS_MSG_SIZE];
-    if (!c) {
-        /* Deferred, but no piece to settle it (not a path defer_crc
-         * takes): no piece adds nothing, so the residual must be zero. */
-        if (ev->residual == 0)
-            return XBCRYPT_OK;
-        xbs_walk_crc_message(msg, sizeof msg, ev->index, ev->offset,
-                             (const uint8_t *)ev->member->path, ev->member->plen, ev->stored_crc,
-                             ev->stored_crc ^ ev->residual);
-        return fail_in_order(a, XBCRYPT_E_CRC, "%s", msg);
-    }
+    c->ended = true;
     c->residual = ev->residual;
-    c->stored = ev->stored_crc;
+    c->stored = ev->hdr->crc;
     c->index = ev->index;
     c->offset = ev->offset;
-    c->ended = true;
-    if (c->pending == 0 && !check_settle(a, c, msg))
+    c->wm = ev->member;
+    char msg[XBS_MSG_SIZE];
+    if (c->pending == 0 && !(c == &none ? check_verdict(c, msg) : check_settle(a, c, msg)))
         return fail_in_order(a, XBCRYPT_E_CRC, "%s", msg);
     return XBCRYPT_OK;
 }
 
-/* A lent piece retires: its CRC goes into its chunk's check, which is
- * settled if it was the last. */
-static bool check_piece(xbcrypt_archive *a, xa_slot *sl)
+/* A lent piece retires: what it adds goes into its chunk's check, which
+ * is settled if it was the last. */
+static void check_piece(xbcrypt_archive *a, xa_slot *sl)
 {
     xa_check *c = sl->check;
     sl->check = NULL;
-    c->acc ^= xbs_crc32_shift(sl->plain_crc, sl->check_after);
+    c->acc ^= sl->check_term;
     char msg[XBS_MSG_SIZE];
-    if (--c->pending == 0 && c->ended && !check_settle(a, c, msg)) {
+    if (--c->pending == 0 && c->ended && !check_settle(a, c, msg))
         xb_stream_fail(&a->st, XBCRYPT_E_CRC, "%s", msg);
-        return false;
-    }
-    return true;
 }
 
 static bool retire_one(void *owner, bool wait)
@@ -630,11 +623,13 @@ static bool retire_one(void *owner, bool wait)
     if (!job)
         return false;
     xa_slot *sl = &a->slots[job - st->pool.jobs];
+    /* A lent piece settles its archive chunk's CRC before it is written:
+     * a damaged chunk stops the run here. */
+    if (st->status == XBCRYPT_OK && job->status == XBCRYPT_OK && sl->check)
+        check_piece(a, sl);
     if (st->status == XBCRYPT_OK) {
         if (job->status != XBCRYPT_OK) {
             fail_chunk(a, job, sl);
-        } else if (sl->check && !check_piece(a, sl)) {
-            /* the chunk it came from is damaged: nothing more is written */
         } else if (sl->kind == K_RAW) {
             if (xb_stream_emit(st, job->buf, job->len, 0, 0) == XBCRYPT_OK)
                 st->stats.encrypted_bytes += job->len;

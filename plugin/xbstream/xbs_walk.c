@@ -386,7 +386,6 @@ static xbs_event_type end_payload(xbs_walk *w, xbs_event *ev)
         return XBS_EV_IGNORED;
     }
     xbs_member *m = w->cur;
-    ev->stored_crc = w->hdr.crc;
     if (w->crc.update && w->deferred) {
         ev->deferred = true;
         ev->residual = w->crc.final(w->crc.ctx) ^ w->hdr.crc;
@@ -467,29 +466,36 @@ void xbs_walk_set_lazy(xbs_walk *w, bool lazy)
     w->lazy = lazy && w->crc.fold;
 }
 
-void xbs_walk_vouch(xbs_walk *w, const uint8_t *at, size_t len, uint32_t crc)
+/* Reads the pending bytes before `at`, then folds in `crc` for the `len`
+ * bytes at `at`; false, and nothing done, when they are not inside what is
+ * left of the event (the caller's range is then read as usual). */
+static bool fold_range(xbs_walk *w, const uint8_t *at, size_t len, uint32_t crc)
 {
     if (!w->pend || at < w->pend + w->pend_done || len > w->pend_len ||
         (size_t)(at - w->pend) > w->pend_len - len)
-        return; /* not inside what is left of the event: read as usual */
+        return false;
     const size_t gap = (size_t)(at - w->pend) - w->pend_done;
     if (gap)
         w->crc.update(w->crc.ctx, w->pend + w->pend_done, gap);
     if (len)
         w->crc.fold(w->crc.ctx, crc, len);
     w->pend_done += gap + len;
+    return true;
+}
+
+void xbs_walk_vouch(xbs_walk *w, const uint8_t *at, size_t len, uint32_t crc)
+{
+    (void)fold_range(w, at, len, crc);
 }
 
 bool xbs_walk_defer(xbs_walk *w, const uint8_t *at, size_t len, uint64_t *after)
 {
-    if (!w->pend || at < w->pend + w->pend_done || len > w->pend_len ||
-        (size_t)(at - w->pend) > w->pend_len - len)
+    if (!fold_range(w, at, len, 0))
         return false;
-    const size_t end = (size_t)(at - w->pend) + len;
-    xbs_walk_vouch(w, at, len, 0);
     w->deferred++;
-    /* w->left already excludes the whole event. */
-    *after = (uint64_t)(w->pend_len - end) + w->left;
+    /* Past the range: the rest of the event, then what w->left says is
+     * still to come. */
+    *after = (uint64_t)(w->pend_len - w->pend_done) + w->left;
     return true;
 }
 

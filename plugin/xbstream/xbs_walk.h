@@ -80,7 +80,6 @@ typedef struct xbs_event {
     bool opened;              /* CHUNK, MEMBER_END: the member's first chunk */
     bool deferred;            /* CHUNK_END: ranges were deferred; the caller checks ... */
     uint32_t residual;        /* ... against this (xbs_walk_defer) */
-    uint32_t stored_crc;      /* CHUNK_END: the CRC-32 the header holds */
 } xbs_event;
 
 typedef struct xbs_walk xbs_walk;
